@@ -1,0 +1,3 @@
+module github.com/personium-go/personium
+
+go 1.26
