@@ -136,3 +136,11 @@ func Backends() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Indexer is an optional capability, found by type assertion: a backend
+// that can index body members, so that filters and orders on them do not
+// scan every document of a kind. EnsureIndex is idempotent and may be
+// called at every start.
+type Indexer interface {
+	EnsureIndex(ctx context.Context, kind string, fields ...Field) error
+}
