@@ -23,7 +23,7 @@ func TestUnitCellCRUD(t *testing.T) {
 		etag = r.Header.Get("ETag")
 	})
 	t.Cleanup(func() { deleteCell(t, name) })
-	if t.Failed() {
+	if etag == "" {
 		return
 	}
 

@@ -59,8 +59,8 @@ func runCRUD(t *testing.T, s crudSpec) {
 		props(r, s.props)
 		etag = r.Header.Get("ETag")
 	})
-	if t.Failed() {
-		return
+	if etag == "" {
+		return // not created: the other steps would only repeat that
 	}
 	t.Run("get", func(t *testing.T) {
 		urls := []string{loc}
