@@ -1,0 +1,201 @@
+package odata
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+
+	"github.com/personium-go/personium/internal/perr"
+)
+
+// MaxBodyBytes bounds the JSON body of one entity write.
+const MaxBodyBytes = 1 << 20
+
+// MaxStringBytes bounds one Edm.String value (reference §7.1).
+const MaxStringBytes = 51200
+
+var dateRE = regexp.MustCompile(`^/Date\((-?[0-9]{1,15})\)/$`)
+
+// readBody reads at most MaxBodyBytes; more is PR400-OD-0001-class.
+func readBody(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	if err != nil {
+		return nil, perr.New("PR400-OD-0001").WithCause(err)
+	}
+	if len(data) > MaxBodyBytes {
+		return nil, perr.New("PR413-MC-0001")
+	}
+	return data, nil
+}
+
+// decodeObject parses a JSON object, keeping numbers exact.
+func decodeObject(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, perr.New("PR400-OD-0001").WithCause(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, perr.New("PR400-OD-0001")
+	}
+	return m, nil
+}
+
+// decodeEntity turns a request body into property values of type t:
+// declared properties are type-checked and converted, dynamic ones are
+// accepted for open types only, reserved "__" members are dropped (except
+// __id for types with ids). Missing properties are absent from the result.
+func decodeEntity(t *EntityType, data []byte) (map[string]any, error) {
+	raw, err := decodeObject(data)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(raw))
+	for name, v := range raw {
+		if name == MemberID && t.HasID {
+			s, ok := v.(string)
+			if !ok || len(s) == 0 || len(s) > 400 {
+				return nil, perr.New("PR400-OD-0006", MemberID)
+			}
+			out[name] = s
+			continue
+		}
+		if isReserved(name) {
+			// __published, __updated, __metadata and hidden members are the server's.
+			return nil, perr.New("PR400-OD-0007", name)
+		}
+		p := t.Prop(name)
+		if p == nil {
+			if !t.Open {
+				return nil, perr.New("PR400-OD-0007", name)
+			}
+			cv, err := convertDynamic(name, v)
+			if err != nil {
+				return nil, err
+			}
+			out[name] = cv
+			continue
+		}
+		cv, err := convertValue(p, v)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = cv
+	}
+	return out, nil
+}
+
+// convertValue checks v (as decoded with UseNumber) against p's type.
+func convertValue(p *Property, v any) (any, error) {
+	bad := perr.New("PR400-OD-0006", p.Name)
+	if v == nil {
+		if !p.Nullable {
+			return nil, bad
+		}
+		return nil, nil
+	}
+	var out any
+	switch p.Type {
+	case EdmString:
+		s, ok := v.(string)
+		max := p.MaxLength
+		if max == 0 {
+			max = MaxStringBytes
+		}
+		if !ok || len(s) > max {
+			return nil, bad
+		}
+		out = s
+	case EdmBoolean:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, bad
+		}
+		out = b
+	case EdmInt32:
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, bad
+		}
+		i, err := strconv.ParseInt(string(n), 10, 32)
+		if err != nil {
+			return nil, bad
+		}
+		out = i
+	case EdmDouble, EdmSingle:
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, bad
+		}
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return nil, bad
+		}
+		out = f
+	case EdmDateTime:
+		s, ok := v.(string)
+		if !ok {
+			return nil, bad
+		}
+		m := dateRE.FindStringSubmatch(s)
+		if m == nil {
+			return nil, bad
+		}
+		ms, _ := strconv.ParseInt(m[1], 10, 64)
+		out = ms
+	default:
+		return nil, bad
+	}
+	if p.Validate != nil {
+		if err := p.Validate(out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// convertDynamic accepts scalar dynamic property values.
+func convertDynamic(name string, v any) (any, error) {
+	switch x := v.(type) {
+	case nil, bool:
+		return x, nil
+	case string:
+		if len(x) > MaxStringBytes {
+			return nil, perr.New("PR400-OD-0006", name)
+		}
+		return x, nil
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return i, nil
+		}
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil || math.IsInf(f, 0) {
+			return nil, perr.New("PR400-OD-0006", name)
+		}
+		return f, nil
+	}
+	return nil, perr.New("PR400-OD-0006", name)
+}
+
+// fromStored converts a body member read back from the store (decoded
+// with UseNumber) to the value type the schema says.
+func fromStored(p *Property, v any) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		return v
+	}
+	if p != nil && (p.Type == EdmDouble || p.Type == EdmSingle) {
+		f, _ := n.Float64()
+		return f
+	}
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	f, _ := n.Float64()
+	return f
+}

@@ -1,0 +1,189 @@
+package odata
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+)
+
+// The JSON "verbose" format of OData v2 as Personium writes it:
+//
+//	single entity: {"d":{"results":{...}}}
+//	collection:    {"d":{"results":[...],"__count":"12"}}
+//	entity:        {"__metadata":{"uri":..,"etag":..,"type":"NS.Type"},
+//	                 <props>, "__published":"/Date(ms)/", "__updated":"/Date(ms)/",
+//	                 "_Nav":{"__deferred":{"uri":..}} }
+//
+// Dates are "/Date(ms)/"; __count is a string.
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func formatFloat(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "null"
+	}
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	return s
+}
+
+// DateString renders Unix ms as /Date(ms)/.
+func DateString(ms int64) string { return "/Date(" + itoa(ms) + ")/" }
+
+// entityWriter renders entities of one service.
+type entityWriter struct {
+	base      string // service root URL, ending in "/"
+	namespace string
+}
+
+// selection says which properties to render; nil renders all.
+type selection map[string]bool
+
+func (s selection) has(name string) bool { return s == nil || s[name] }
+
+func writeString(b *bytes.Buffer, s string) {
+	enc, _ := json.Marshal(s)
+	b.Write(enc)
+}
+
+// writeValue renders a property value of EDM type typ.
+func writeValue(b *bytes.Buffer, typ string, v any) {
+	if v == nil {
+		b.WriteString("null")
+		return
+	}
+	if typ == EdmDateTime {
+		switch x := v.(type) {
+		case int64:
+			writeString(b, DateString(x))
+			return
+		case float64:
+			writeString(b, DateString(int64(x)))
+			return
+		}
+	}
+	switch x := v.(type) {
+	case float64:
+		if typ == EdmInt32 || (typ == "" && x == math.Trunc(x) && math.Abs(x) < 1<<53) {
+			b.WriteString(strconv.FormatInt(int64(x), 10))
+			return
+		}
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			b.WriteString(strconv.FormatFloat(x, 'f', 1, 64))
+			return
+		}
+		b.WriteString(formatFloat(x))
+		return
+	case int64:
+		if typ == EdmDouble || typ == EdmSingle {
+			b.WriteString(strconv.FormatInt(x, 10) + ".0")
+			return
+		}
+	}
+	enc, err := json.Marshal(v)
+	if err != nil {
+		b.WriteString("null")
+		return
+	}
+	b.Write(enc)
+}
+
+// entityURI is the canonical URI of e.
+func (w *entityWriter) entityURI(e *Entity) string {
+	return w.base + e.Type.Name + e.KeyString()
+}
+
+// writeEntity renders one entity object. expanded holds the related
+// entities of expanded navigation properties (a slice for to-many, one
+// entity or nil for to-one).
+func (w *entityWriter) writeEntity(b *bytes.Buffer, e *Entity, sel selection, expanded map[string][]*Entity) {
+	uri := w.entityURI(e)
+	b.WriteString(`{"__metadata":{"uri":`)
+	writeString(b, uri)
+	b.WriteString(`,"etag":`)
+	writeString(b, e.ETag())
+	b.WriteString(`,"type":`)
+	writeString(b, w.namespace+"."+e.Type.Name)
+	b.WriteByte('}')
+	if e.Type.HasID {
+		b.WriteString(`,"__id":`)
+		writeString(b, asString(e.Props[MemberID]))
+	}
+	for _, p := range e.Type.Props {
+		if p.Name == MemberID || !sel.has(p.Name) {
+			continue
+		}
+		b.WriteByte(',')
+		writeString(b, p.Name)
+		b.WriteByte(':')
+		writeValue(b, p.Type, e.Props[p.Name])
+	}
+	if e.Type.Open {
+		for _, name := range sortedKeys(e.Props) {
+			if e.Type.Prop(name) != nil || isReserved(name) || !sel.has(name) {
+				continue
+			}
+			b.WriteByte(',')
+			writeString(b, name)
+			b.WriteByte(':')
+			writeValue(b, "", e.Props[name])
+		}
+	}
+	b.WriteString(`,"__published":`)
+	writeString(b, DateString(e.Published))
+	b.WriteString(`,"__updated":`)
+	writeString(b, DateString(e.Updated))
+	for _, n := range e.Type.Nav {
+		if sel != nil && !sel[n.Name] {
+			if _, exp := expanded[n.Name]; !exp {
+				continue
+			}
+		}
+		b.WriteByte(',')
+		writeString(b, n.Name)
+		b.WriteByte(':')
+		rel, exp := expanded[n.Name]
+		if !exp {
+			b.WriteString(`{"__deferred":{"uri":`)
+			writeString(b, uri+"/"+n.Name)
+			b.WriteString("}}")
+			continue
+		}
+		if n.Many {
+			b.WriteByte('[')
+			for i, r := range rel {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				w.writeEntity(b, r, nil, nil)
+			}
+			b.WriteByte(']')
+		} else if len(rel) == 0 {
+			b.WriteString("null")
+		} else {
+			w.writeEntity(b, rel[0], nil, nil)
+		}
+	}
+	b.WriteByte('}')
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// isReserved reports names that are never rendered as dynamic properties:
+// the reserved "__" members and hidden server-side members.
+func isReserved(name string) bool {
+	return len(name) >= 2 && name[0] == '_' && name[1] == '_'
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
