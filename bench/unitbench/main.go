@@ -1,0 +1,198 @@
+// Command unitbench measures a personium unit over HTTP, as a client:
+//
+//   - cold start: from exec of `personium serve` to the first answer of GET {unit};
+//   - idle RSS of the server process after start-up (Linux /proc);
+//   - Role creates per second over keep-alive connections;
+//   - a filtered, ordered list over N roles in one set: p50 and p99 latency.
+//
+// It builds nothing: pass the server binary with -bin (it starts it on a
+// free loopback port with a fresh data folder) and stops it at the end.
+//
+//	go build -o /tmp/personium ./cmd/personium
+//	go run ./bench/unitbench -bin /tmp/personium -n 100000
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("bin", "", "path of the personium binary (required)")
+	n := flag.Int("n", 100000, "number of roles to create")
+	workers := flag.Int("c", 8, "concurrent keep-alive connections for creates")
+	queries := flag.Int("q", 400, "number of list queries to time")
+	flag.Parse()
+	if *bin == "" {
+		fmt.Fprintln(os.Stderr, "unitbench: -bin is required")
+		os.Exit(2)
+	}
+	if err := run(*bin, *n, *workers, *queries); err != nil {
+		fmt.Fprintln(os.Stderr, "unitbench:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				v, _ := strconv.ParseInt(f[1], 10, 64)
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+func run(bin string, n, workers, queries int) error {
+	data, err := os.MkdirTemp("", "unitbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(data)
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	tok := make([]byte, 16)
+	_, _ = rand.Read(tok)
+	token := hex.EncodeToString(tok)
+	unit := fmt.Sprintf("http://127.0.0.1:%d/", port)
+
+	start := time.Now()
+	cmd := exec.Command(bin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
+		"--data", filepath.Join(data, "d"), "--master-token", token, "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers + 2}, Timeout: 30 * time.Second}
+	var cold time.Duration
+	for {
+		resp, err := client.Get(unit)
+		if err == nil {
+			resp.Body.Close()
+			cold = time.Since(start)
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			return fmt.Errorf("server did not answer within 20 s: %v", err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond)
+	idle := rssKiB(cmd.Process.Pid)
+	fmt.Printf("cold start to first answer: %v\n", cold.Round(time.Millisecond))
+	fmt.Printf("idle RSS: %.1f MB\n", float64(idle)/1024)
+
+	do := func(method, path string, body []byte) (int, []byte, error) {
+		req, _ := http.NewRequest(method, unit+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, b, err
+	}
+	if st, b, err := do("POST", "__ctl/Cell", []byte(`{"Name":"bench"}`)); err != nil || st != 201 {
+		return fmt.Errorf("create cell: %d %s %v", st, b, err)
+	}
+
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				body := fmt.Sprintf(`{"Name":"role%07d"}`, i)
+				if st, b, err := do("POST", "bench/__ctl/Role", []byte(body)); err != nil || st != 201 {
+					if failed.Add(1) < 5 {
+						fmt.Fprintf(os.Stderr, "create %d: %d %s %v\n", i, st, b, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	fmt.Printf("Role creates: %d in %v over %d keep-alive connections = %.0f creates/s (failed %d)\n",
+		n, el.Round(time.Millisecond), workers, float64(n)/el.Seconds(), failed.Load())
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d creates failed", failed.Load())
+	}
+
+	lat := make([]time.Duration, 0, queries)
+	for i := 0; i < queries; i++ {
+		prefix := fmt.Sprintf("role%03d", (i*37)%(n/10000+1))
+		q := url.Values{"$filter": {"startswith(Name,'" + prefix + "')"}, "$orderby": {"Name desc"}, "$top": {"25"}, "$inlinecount": {"allpages"}}
+		t := time.Now()
+		st, b, err := do("GET", "bench/__ctl/Role?"+q.Encode(), nil)
+		if err != nil || st != 200 {
+			return fmt.Errorf("list: %d %s %v", st, b, err)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	fmt.Printf("filtered+ordered list over %d roles ($filter=startswith(Name,…)&$orderby=Name desc&$top=25&$inlinecount=allpages), %d queries: p50 %v, p99 %v\n",
+		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond))
+	lat = lat[:0]
+	for i := 0; i < queries; i++ {
+		q := url.Values{"$filter": {fmt.Sprintf("Name eq 'role%07d'", (i*7919)%n)}, "$orderby": {"Name"}}
+		t := time.Now()
+		st, b, err := do("GET", "bench/__ctl/Role?"+q.Encode(), nil)
+		if err != nil || st != 200 {
+			return fmt.Errorf("list: %d %s %v", st, b, err)
+		}
+		lat = append(lat, time.Since(t))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	fmt.Printf("equality-filtered list over %d roles ($filter=Name eq …&$orderby=Name), %d queries: p50 %v, p99 %v\n",
+		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond))
+	fmt.Printf("RSS after the run: %.1f MB\n", float64(rssKiB(cmd.Process.Pid))/1024)
+	return nil
+}

@@ -1,0 +1,215 @@
+// Command personium serves a Personium unit: cells, boxes and their data,
+// over the Personium HTTP API.
+//
+//	personium serve [flags]     run the server
+//	personium help [command]    explain a command
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/metastore"
+	_ "github.com/personium-go/personium/internal/metastore/sqlite" // the embedded default
+	"github.com/personium-go/personium/internal/unit"
+)
+
+const usage = `personium: a Personal Data Store server speaking the Personium API.
+
+Usage:
+  personium serve [flags]   run a unit (see 'personium serve --help')
+  personium help            show this text
+
+Every flag of 'serve' can also be set with an environment variable:
+--listen is PERSONIUM_LISTEN, --data is PERSONIUM_DATA, and so on.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		if len(args) > 1 && args[1] == "serve" {
+			return serve([]string{"--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "personium: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+// serveConfig holds the flags of 'serve'.
+type serveConfig struct {
+	listen      string
+	data        string
+	unitURL     string
+	masterToken string
+	metastore   string
+	logLevel    string
+}
+
+// envDefault returns the PERSONIUM_<NAME> variable, or def.
+func envDefault(name, def string) string {
+	if v, ok := os.LookupEnv("PERSONIUM_" + name); ok {
+		return v
+	}
+	return def
+}
+
+func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
+	c := &serveConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", envDefault("LISTEN", "127.0.0.1:8080"), "`address` to listen on (PERSONIUM_LISTEN)")
+	fs.StringVar(&c.data, "data", envDefault("DATA", "./data"), "`folder` for all state: the metadata store, keys, the master token (PERSONIUM_DATA)")
+	fs.StringVar(&c.unitURL, "unit-url", envDefault("UNIT_URL", ""), "public `URL` of the unit, ending in /; default http://<listen>/ (PERSONIUM_UNIT_URL)")
+	fs.StringVar(&c.masterToken, "master-token", envDefault("MASTER_TOKEN", ""), "unit master `token`; when empty, one is generated on first start, kept in <data>/master-token and printed once (PERSONIUM_MASTER_TOKEN)")
+	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) (PERSONIUM_METASTORE)")
+	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: personium serve [flags]\n\nRuns a Personium unit with path-based cell URLs ({unit}{cell}/).\nStops gracefully on SIGINT or SIGTERM.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs, c
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs, c := serveFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "personium serve: unexpected arguments %v\n", fs.Args())
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "personium serve: bad --log-level %q\n", c.logLevel)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := runServer(c, log, stdout); err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
+	start := time.Now()
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	token, generated, err := masterToken(c.masterToken, c.data)
+	if err != nil {
+		return err
+	}
+	if generated {
+		fmt.Fprintf(stdout, "Generated unit master token (kept in %s):\n%s\n", filepath.Join(c.data, "master-token"), token)
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	unitURL := c.unitURL
+	if unitURL == "" {
+		unitURL = "http://" + ln.Addr().String() + "/"
+	}
+	if !strings.HasSuffix(unitURL, "/") {
+		unitURL += "/"
+	}
+	ctx := context.Background()
+	dsn := c.data
+	if c.metastore == "sqlite" {
+		dsn = filepath.Join(c.data, "metadata.db")
+	}
+	store, err := metastore.Open(ctx, c.metastore, dsn)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer store.Close()
+	cells := cell.NewManager(store)
+	if err := cells.EnsureIndexes(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("indexes: %w", err)
+	}
+	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, MaxHeaderBytes: unit.MaxHeaderBytes,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	log.Info("serving", "unit", unitURL, "listen", ln.Addr().String(), "metastore", c.metastore, "data", c.data,
+		"startup", time.Since(start).Round(time.Millisecond))
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case err := <-done:
+		return err
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// masterToken returns the configured token, or the one kept in the data
+// folder, or a new one (then generated is true).
+func masterToken(flagValue, data string) (token string, generated bool, err error) {
+	if flagValue != "" {
+		return flagValue, false, nil
+	}
+	path := filepath.Join(data, "master-token")
+	if b, err := os.ReadFile(path); err == nil {
+		if t := strings.TrimSpace(string(b)); t != "" {
+			return t, false, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", false, err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, err
+	}
+	token = base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("saving master token: %w", err)
+	}
+	return token, true, nil
+}

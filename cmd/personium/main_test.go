@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestHelpExplainsEveryFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"serve", "--help"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	help := errOut.String()
+	for _, f := range []string{"-listen", "-data", "-unit-url", "-master-token", "-metastore", "-log-level", "PERSONIUM_LISTEN", "SIGTERM"} {
+		if !strings.Contains(help, f) {
+			t.Errorf("serve --help does not mention %s:\n%s", f, help)
+		}
+	}
+	out.Reset()
+	if code := run([]string{"--help"}, &out, &errOut); code != 0 || !strings.Contains(out.String(), "personium serve") {
+		t.Errorf("--help: %d %q", code, out.String())
+	}
+	if code := run([]string{"frobnicate"}, &out, &errOut); code != 2 {
+		t.Errorf("unknown command exit %d", code)
+	}
+}
+
+func TestMasterTokenGeneratedOnceAndKept(t *testing.T) {
+	dir := t.TempDir()
+	tok, gen, err := masterToken("", dir)
+	if err != nil || !gen || len(tok) < 32 {
+		t.Fatalf("first start: %q %v %v", tok, gen, err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "master-token"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", fi, err)
+	}
+	tok2, gen2, err := masterToken("", dir)
+	if err != nil || gen2 || tok2 != tok {
+		t.Errorf("second start: %q %v %v, want %q kept", tok2, gen2, err, tok)
+	}
+	tok3, gen3, _ := masterToken("given", dir)
+	if tok3 != "given" || gen3 {
+		t.Errorf("flag value not used: %q", tok3)
+	}
+}

@@ -1,0 +1,278 @@
+// Package unit is the HTTP front of a Personium unit: it routes unit-,
+// cell- and box-level URLs (path-based cells: {unit}{cell}/…), applies the
+// cross-cutting behaviour every Personium response has (X-Personium-Version,
+// CORS, token-less OPTIONS, X-HTTP-Method-Override, X-Override), works out
+// who is asking, and hands each request to the protocol handler that owns it.
+package unit
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/pds"
+	"github.com/personium-go/personium/internal/perr"
+	"github.com/personium-go/personium/odata"
+)
+
+// APIVersion is the Personium API version this server implements; it is
+// sent as X-Personium-Version on every response.
+const APIVersion = "1.8.4"
+
+// Limits on request size.
+const (
+	MaxURLBytes    = 50 << 10
+	MaxHeaderBytes = 64 << 10
+)
+
+// allowedMethods is the method list of token-less OPTIONS answers.
+const allowedMethods = "OPTIONS, GET, POST, PUT, DELETE, HEAD, MERGE, MKCOL, MOVE, PROPFIND, PROPPATCH, ACL"
+
+// Config configures a Server.
+type Config struct {
+	UnitURL     string // absolute, ending in "/"
+	MasterToken string
+	Cells       *cell.Manager
+	Logger      *slog.Logger // nil: slog.Default()
+	// Authorizer decides access to control objects; nil: MasterOnly.
+	Authorizer Authorizer
+}
+
+// Server serves a unit. Build it with New.
+type Server struct {
+	cfg      Config
+	unitPath string // path of UnitURL, ending in "/"
+	router   *mux.Router
+	log      *slog.Logger
+	authz    Authorizer
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	u, err := url.Parse(cfg.UnitURL)
+	if err != nil || u.Scheme == "" || u.Host == "" || !strings.HasSuffix(u.Path, "/") {
+		return nil, perr.Errorf(perr.Invalid, "unit: unit URL %q must be absolute and end in /", cfg.UnitURL)
+	}
+	s := &Server{cfg: cfg, unitPath: u.Path, log: cfg.Logger, authz: cfg.Authorizer}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.authz == nil {
+		s.authz = MasterOnly{}
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	r := mux.NewRouter()
+	r.SkipClean(true) // keys may hold URLs: ExtCell('https://…/')
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		perr.Write(w, r, perr.New("PR404-MC-0001"))
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		perr.Write(w, r, perr.New("PR405-MC-0001"))
+	})
+	r.Path("/").HandlerFunc(s.handleUnitRoot)
+	r.Path("/__status").HandlerFunc(s.handleStatus)
+	r.PathPrefix("/__ctl/").HandlerFunc(s.handleUnitCtl)
+	r.Path("/__ctl").HandlerFunc(s.handleUnitCtl)
+	r.PathPrefix("/{cell}/__ctl/").HandlerFunc(s.handleCellCtl)
+	r.Path("/{cell}/__ctl").HandlerFunc(s.handleCellCtl)
+	r.Path("/{cell}").HandlerFunc(s.handleCellRoot)
+	r.Path("/{cell}/").HandlerFunc(s.handleCellRoot)
+	r.Path("/{cell}/{box}").HandlerFunc(s.handleBoxRoot)
+	r.Path("/{cell}/{box}/").HandlerFunc(s.handleBoxRoot)
+	s.router = r
+}
+
+type principalKey struct{}
+
+// PrincipalOf returns who is asking in a request handled by the server.
+func PrincipalOf(ctx context.Context) pds.Principal {
+	p, _ := ctx.Value(principalKey{}).(pds.Principal)
+	return p
+}
+
+type authState int
+
+const (
+	authNone      authState = iota // no Authorization header
+	authOK                         // a principal was established
+	authInvalid                    // a token we cannot accept
+	authBadScheme                  // neither Bearer nor Basic
+	authBadBasic                   // Basic credentials that do not decode
+)
+
+// authenticate works out who is asking. Tokens other than the master
+// token are not understood yet (access control comes with issue 3), so
+// they make the request "invalid": refused wherever authentication is needed.
+func (s *Server) authenticate(r *http.Request) (pds.Principal, authState) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return pds.Principal{}, authNone
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	switch {
+	case strings.EqualFold(scheme, "Basic"):
+		// Basic authentication of accounts comes with access control;
+		// until then it is only checked for form.
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		if err != nil || !strings.Contains(string(raw), ":") {
+			return pds.Principal{}, authBadBasic
+		}
+		return pds.Principal{}, authInvalid
+	case !strings.EqualFold(scheme, "Bearer"):
+		return pds.Principal{}, authBadScheme
+	case s.cfg.MasterToken == "":
+		return pds.Principal{}, authInvalid
+	}
+	token = strings.TrimSpace(token)
+	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.MasterToken)) != 1 {
+		return pds.Principal{}, authInvalid
+	}
+	if owner := r.Header.Get("X-Personium-Unit-User"); owner != "" {
+		return pds.Principal{Kind: pds.UnitUser, Subject: owner}, authOK
+	}
+	return pds.Principal{Kind: pds.UnitMaster}, authOK
+}
+
+// ServeHTTP applies the cross-cutting behaviour and routes the request.
+// With debug logging on, every request is logged when it ends.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration", time.Since(start))
+		}()
+		w = sw
+	}
+	s.serve(w, r)
+}
+
+// statusWriter remembers the status of a response, for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sw *statusWriter) WriteHeader(status int) {
+	sw.status = status
+	sw.ResponseWriter.WriteHeader(status)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Personium-Version", APIVersion)
+	applyOverrides(r)
+	setCORS(h, r)
+	if len(r.RequestURI) > MaxURLBytes {
+		perr.Write(w, r, perr.New("PR414-MC-0001"))
+		return
+	}
+	if r.Method == http.MethodOptions && r.Header.Get("Authorization") == "" {
+		// Token-less OPTIONS (CORS preflight) is answered for any path.
+		h.Set("Allow", allowedMethods)
+		h.Set("Access-Control-Allow-Methods", allowedMethods)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	// Strip the unit URL's path so that routes see "/{cell}/…".
+	if s.unitPath != "/" {
+		rest, ok := strings.CutPrefix(r.URL.Path, s.unitPath)
+		if !ok {
+			perr.Write(w, r, perr.New("PR404-MC-0001"))
+			return
+		}
+		r2 := *r
+		u := *r.URL
+		u.Path = "/" + rest
+		u.RawPath = ""
+		r2.URL = &u
+		r = &r2
+	}
+	p, state := s.authenticate(r)
+	ctx := context.WithValue(r.Context(), principalKey{}, p)
+	ctx = context.WithValue(ctx, authStateKey{}, state)
+	if r.Method == http.MethodOptions {
+		s.options(w, r.WithContext(ctx), state)
+		return
+	}
+	s.router.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// options answers OPTIONS with a token: the resource's own methods.
+func (s *Server) options(w http.ResponseWriter, r *http.Request, state authState) {
+	if state != authOK {
+		s.writeError(w, r, s.cfg.UnitURL, authError(r.Context()))
+		return
+	}
+	allow := allowedMethods
+	path := r.URL.Path
+	switch {
+	case path == "/":
+		allow = "OPTIONS, GET"
+	case strings.HasPrefix(path, "/__ctl"):
+		allow = odata.AllowedMethods(strings.TrimPrefix(strings.TrimPrefix(path, "/__ctl"), "/"))
+	default:
+		rest := strings.TrimPrefix(path, "/")
+		_, sub, _ := strings.Cut(rest, "/")
+		switch {
+		case sub == "":
+			allow = "OPTIONS, GET, DELETE"
+		case sub == "__ctl" || strings.HasPrefix(sub, "__ctl/"):
+			allow = odata.AllowedMethods(strings.TrimPrefix(strings.TrimPrefix(sub, "__ctl"), "/"))
+		}
+	}
+	h := w.Header()
+	h.Set("Allow", allow)
+	h.Set("Access-Control-Allow-Methods", allow)
+	w.WriteHeader(http.StatusOK)
+}
+
+type authStateKey struct{}
+
+// applyOverrides implements X-HTTP-Method-Override (POST only) and
+// X-Override ("Name: value", repeatable).
+func applyOverrides(r *http.Request) {
+	for _, o := range r.Header.Values("X-Override") {
+		name, value, ok := strings.Cut(o, ":")
+		name = strings.TrimSpace(name)
+		if ok && name != "" && !strings.EqualFold(name, "X-Override") {
+			r.Header.Set(name, strings.TrimSpace(value))
+		}
+	}
+	if r.Method == http.MethodPost {
+		if m := strings.TrimSpace(r.Header.Get("X-HTTP-Method-Override")); m != "" {
+			r.Method = strings.ToUpper(m)
+		}
+	}
+}
+
+// setCORS does what Personium's container filter does: echo Origin,
+// allow credentials, cache preflights a day, echo requested headers and
+// expose X-Personium-Version. Without Origin no CORS header is sent.
+func setCORS(h http.Header, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Max-Age", "86400")
+	if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	h.Set("Access-Control-Expose-Headers", "X-Personium-Version, Location, ETag")
+	h.Add("Vary", "Origin")
+}
