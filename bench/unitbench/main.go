@@ -137,6 +137,40 @@ func run(bin string, n, workers, queries int) error {
 		return fmt.Errorf("create cell: %d %s %v", st, b, err)
 	}
 
+	// Baseline, same run, same connections: GET {unit}, which touches no store.
+	var bnext atomic.Int64
+	var bwg sync.WaitGroup
+	tb := time.Now()
+	baseN := n
+	if baseN < 20000 {
+		baseN = 20000
+	}
+	for w := 0; w < workers; w++ {
+		bwg.Add(1)
+		go func() {
+			defer bwg.Done()
+			for bnext.Add(1) <= int64(baseN) {
+				if st, _, err := do("GET", "", nil); err != nil || st != 200 {
+					return
+				}
+			}
+		}()
+	}
+	bwg.Wait()
+	baseRate := float64(baseN) / time.Since(tb).Seconds()
+	fmt.Printf("baseline GET {unit}: %.0f req/s over %d keep-alive connections\n", baseRate, workers)
+	baseLat := make([]time.Duration, 0, queries)
+	for i := 0; i < queries; i++ {
+		t := time.Now()
+		if st, _, err := do("GET", "", nil); err != nil || st != 200 {
+			return fmt.Errorf("baseline GET: %d %v", st, err)
+		}
+		baseLat = append(baseLat, time.Since(t))
+	}
+	sort.Slice(baseLat, func(i, j int) bool { return baseLat[i] < baseLat[j] })
+	fmt.Printf("baseline GET {unit} latency: p50 %v, p99 %v\n", baseLat[len(baseLat)/2].Round(time.Microsecond),
+		baseLat[len(baseLat)*99/100].Round(time.Microsecond))
+
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup
 	t0 := time.Now()
@@ -160,8 +194,9 @@ func run(bin string, n, workers, queries int) error {
 	}
 	wg.Wait()
 	el := time.Since(t0)
-	fmt.Printf("Role creates: %d in %v over %d keep-alive connections = %.0f creates/s (failed %d)\n",
-		n, el.Round(time.Millisecond), workers, float64(n)/el.Seconds(), failed.Load())
+	rate := float64(n) / el.Seconds()
+	fmt.Printf("Role creates: %d in %v over %d keep-alive connections = %.0f creates/s = %.2f x baseline (failed %d)\n",
+		n, el.Round(time.Millisecond), workers, rate, rate/baseRate, failed.Load())
 	if failed.Load() > 0 {
 		return fmt.Errorf("%d creates failed", failed.Load())
 	}
@@ -178,8 +213,9 @@ func run(bin string, n, workers, queries int) error {
 		lat = append(lat, time.Since(t))
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	fmt.Printf("filtered+ordered list over %d roles ($filter=startswith(Name,…)&$orderby=Name desc&$top=25&$inlinecount=allpages), %d queries: p50 %v, p99 %v\n",
-		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond))
+	basep50 := baseLat[len(baseLat)/2]
+	fmt.Printf("filtered+ordered list over %d roles ($filter=startswith(Name,…)&$orderby=Name desc&$top=25&$inlinecount=allpages), %d queries: p50 %v (%.1f x baseline p50), p99 %v\n",
+		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), float64(lat[len(lat)/2])/float64(basep50), lat[len(lat)*99/100].Round(10*time.Microsecond))
 	lat = lat[:0]
 	for i := 0; i < queries; i++ {
 		q := url.Values{"$filter": {fmt.Sprintf("Name eq 'role%07d'", (i*7919)%n)}, "$orderby": {"Name"}}
@@ -191,8 +227,8 @@ func run(bin string, n, workers, queries int) error {
 		lat = append(lat, time.Since(t))
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	fmt.Printf("equality-filtered list over %d roles ($filter=Name eq …&$orderby=Name), %d queries: p50 %v, p99 %v\n",
-		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond))
+	fmt.Printf("equality-filtered list over %d roles ($filter=Name eq …&$orderby=Name), %d queries: p50 %v (%.1f x baseline p50), p99 %v\n",
+		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), float64(lat[len(lat)/2])/float64(basep50), lat[len(lat)*99/100].Round(10*time.Microsecond))
 	fmt.Printf("RSS after the run: %.1f MB\n", float64(rssKiB(cmd.Process.Pid))/1024)
 	return nil
 }

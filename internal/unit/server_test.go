@@ -23,6 +23,7 @@ type env struct {
 	srv   *httptest.Server
 	url   string
 	store metastore.Store
+	cells *cell.Manager
 }
 
 func newEnv(t *testing.T) *env {
@@ -36,7 +37,7 @@ func newEnv(t *testing.T) *env {
 	if err := cells.EnsureIndexes(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, store: store}
+	e := &env{t: t, store: store, cells: cells}
 	var h http.Handler
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(e.srv.Close)
@@ -281,4 +282,27 @@ func TestExtCellKeysAreEncodedInURIs(t *testing.T) {
 		t.Errorf("links %v", got)
 	}
 	e.must(400, "POST", "c3/__ctl/ExtCell", `{"Url":"https://other.example/cell"}`)
+}
+
+func TestCellOwnerRecorded(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"owned"}`, "X-Personium-Unit-User", "https://unit.example/admin/#alice")
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"plain"}`)
+	c, err := e.cells.Get(context.Background(), "owned")
+	if err != nil || c.Owner != "https://unit.example/admin/#alice" {
+		t.Errorf("owner: %+v %v", c, err)
+	}
+	if c, _ := e.cells.Get(context.Background(), "plain"); c == nil || c.Owner != "" {
+		t.Errorf("plain cell owner: %+v", c)
+	}
+	// The owner is not an exposed property, and a rename keeps it.
+	b := e.must(200, "GET", "__ctl/Cell('owned')", "").body
+	if strings.Contains(string(b), "alice") {
+		t.Errorf("owner exposed: %s", b)
+	}
+	e.must(204, "PUT", "__ctl/Cell('owned')", `{"Name":"owned2"}`)
+	if c, err := e.cells.Get(context.Background(), "owned2"); err != nil || c.Owner != "https://unit.example/admin/#alice" {
+		t.Errorf("owner after rename: %+v %v", c, err)
+	}
+	e.must(400, "PUT", "__ctl/Cell('owned2')", `{"Name":"x","__owner":"https://evil.example/#x"}`)
 }
