@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,18 @@ const (
 	saltLen   = 16
 )
 
+// scryptSlots bounds how many scrypt computations run at once: each
+// takes 32 MiB, so a burst of logins must queue rather than take the
+// server's memory.
+var scryptSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// scryptKey is scrypt.Key under scryptSlots.
+func scryptKey(pw, salt []byte, n, r, p, keyLen int) ([]byte, error) {
+	scryptSlots <- struct{}{}
+	defer func() { <-scryptSlots }()
+	return scrypt.Key(pw, salt, n, r, p, keyLen)
+}
+
 // passwordRE is Personium's default password policy (reference §4.5).
 var passwordRE = regexp.MustCompile("^[a-zA-Z0-9-_!$*=^`{|}~.@]{6,32}$")
 
@@ -38,7 +51,7 @@ func HashPassword(pw string, rand io.Reader) (string, error) {
 	if _, err := io.ReadFull(rand, salt); err != nil {
 		return "", fmt.Errorf("auth: salt: %w", err)
 	}
-	h, err := scrypt.Key([]byte(pw), salt, scryptN, scryptR, scryptP, scryptLen)
+	h, err := scryptKey([]byte(pw), salt, scryptN, scryptR, scryptP, scryptLen)
 	if err != nil {
 		return "", fmt.Errorf("auth: scrypt: %w", err)
 	}
@@ -68,7 +81,7 @@ func VerifyPassword(encoded, pw string) bool {
 	if err != nil || len(want) != scryptLen {
 		return false
 	}
-	got, err := scrypt.Key([]byte(pw), salt, n, r, p, len(want))
+	got, err := scryptKey([]byte(pw), salt, n, r, p, len(want))
 	if err != nil {
 		return false
 	}

@@ -39,3 +39,18 @@ func TestPasswordPolicy(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerifyPassword is the cost of one password check with the
+// production scrypt parameters (N=2^15, r=8, p=1): the floor of a
+// password grant.
+func BenchmarkVerifyPassword(b *testing.B) {
+	h, err := HashPassword("secret-123", rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if !VerifyPassword(h, "secret-123") {
+			b.Fatal("mismatch")
+		}
+	}
+}
