@@ -121,6 +121,7 @@ func run(bin string, n, workers, queries int) error {
 	fmt.Printf("cold start to first answer: %v\n", cold.Round(time.Millisecond))
 	fmt.Printf("idle RSS: %.1f MB\n", float64(idle)/1024)
 
+	masterHeader = "Bearer " + token
 	do := func(method, path string, body []byte) (int, []byte, error) {
 		req, _ := http.NewRequest(method, unit+path, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -229,6 +230,115 @@ func run(bin string, n, workers, queries int) error {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	fmt.Printf("equality-filtered list over %d roles ($filter=Name eq …&$orderby=Name), %d queries: p50 %v (%.1f x baseline p50), p99 %v\n",
 		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), float64(lat[len(lat)/2])/float64(basep50), lat[len(lat)*99/100].Round(10*time.Microsecond))
+	if err := benchAuth(do, unit, workers, queries); err != nil {
+		return err
+	}
 	fmt.Printf("RSS after the run: %.1f MB\n", float64(rssKiB(cmd.Process.Pid))/1024)
 	return nil
+}
+
+type doer func(method, path string, body []byte) (int, []byte, error)
+
+// benchAuth measures password grants per second and the cost of a
+// token-authenticated request (token opened, account and roles looked
+// up, cell ACL checked) against the same request with the master token.
+func benchAuth(do doer, unit string, workers, queries int) error {
+	steps := []struct{ method, path, body string }{
+		{"POST", "bench/__ctl/Account", `{"Name":"reader"}`},
+		{"POST", "bench/__ctl/Role", `{"Name":"readers"}`},
+		{"POST", "bench/__ctl/Role('readers')/$links/_Account", `{"uri":"` + unit + `bench/__ctl/Account('reader')"}`},
+		{"ACL", "bench", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>readers</D:href></D:principal><D:grant><D:privilege><p:auth-read/></D:privilege></D:grant></D:ace></D:acl>`},
+	}
+	for _, st := range steps {
+		if code, b, err := do(st.method, st.path, []byte(st.body)); err != nil || code >= 300 {
+			return fmt.Errorf("%s %s: %d %s %v", st.method, st.path, code, b, err)
+		}
+	}
+	// The password goes in a header, which do() cannot set: use MERGE with X-Override.
+	if code, b, err := doWithHeader(do, unit); err != nil || code != 204 {
+		return fmt.Errorf("set password: %d %s %v", code, b, err)
+	}
+	grants := 4 * workers
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	var token atomic.Value
+	t0 := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < grants/workers; i++ {
+				resp, err := http.PostForm(unit+"bench/__token", url.Values{"grant_type": {"password"}, "username": {"reader"}, "password": {"password1"}})
+				if err != nil || resp.StatusCode != 200 {
+					failed.Add(1)
+					if resp != nil {
+						resp.Body.Close()
+					}
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if i := bytes.Index(b, []byte(`"access_token":"`)); i >= 0 {
+					rest := b[i+len(`"access_token":"`):]
+					token.Store(string(rest[:bytes.IndexByte(rest, '"')]))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	fmt.Printf("password grants: %d in %v over %d connections = %.1f grants/s (scrypt N=2^15 r=8 p=1; failed %d)\n",
+		grants, el.Round(time.Millisecond), workers, float64(grants)/el.Seconds(), failed.Load())
+	tok, _ := token.Load().(string)
+	if tok == "" {
+		return fmt.Errorf("no access token")
+	}
+	client := &http.Client{}
+	timeIt := func(auth string) (time.Duration, error) {
+		lat := make([]time.Duration, 0, queries)
+		for i := 0; i < queries; i++ {
+			req, _ := http.NewRequest("GET", unit+"bench/__ctl/Account?$top=1", nil)
+			req.Header.Set("Authorization", auth)
+			t := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return 0, fmt.Errorf("GET with %q: %d", auth[:10], resp.StatusCode)
+			}
+			lat = append(lat, time.Since(t))
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		return lat[len(lat)/2], nil
+	}
+	masterP50, err := timeIt(masterHeader)
+	if err != nil {
+		return err
+	}
+	tokenP50, err := timeIt("Bearer " + tok)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("GET __ctl/Account?$top=1: p50 %v with the master token, %v with an account token (%.2f x; the difference is token, account, roles and ACL)\n",
+		masterP50.Round(time.Microsecond), tokenP50.Round(time.Microsecond), float64(tokenP50)/float64(masterP50))
+	return nil
+}
+
+// masterHeader is set by run.
+var masterHeader string
+
+func doWithHeader(do doer, unit string) (int, []byte, error) {
+	req, _ := http.NewRequest("MERGE", unit+"bench/__ctl/Account('reader')", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", masterHeader)
+	req.Header.Set("X-Personium-Credential", "password1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, nil
 }

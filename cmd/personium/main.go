@@ -8,7 +8,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/personium-go/personium/internal/auth"
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/metastore"
 	_ "github.com/personium-go/personium/internal/metastore/sqlite" // the embedded default
@@ -70,6 +73,7 @@ type serveConfig struct {
 	masterToken string
 	metastore   string
 	logLevel    string
+	trusted     string
 }
 
 // envDefault returns the PERSONIUM_<NAME> variable, or def.
@@ -89,6 +93,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.unitURL, "unit-url", envDefault("UNIT_URL", ""), "public `URL` of the unit, ending in /; default http://<listen>/ (PERSONIUM_UNIT_URL)")
 	fs.StringVar(&c.masterToken, "master-token", envDefault("MASTER_TOKEN", ""), "unit master `token`; when empty, one is generated on first start, kept in <data>/master-token and printed once (PERSONIUM_MASTER_TOKEN)")
 	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) (PERSONIUM_METASTORE)")
+	fs.StringVar(&c.trusted, "trusted-certs", envDefault("TRUSTED_CERTS", ""), "comma-separated PEM `files` with certificates of other units whose transcell tokens this unit accepts; its own key is always trusted (PERSONIUM_TRUSTED_CERTS)")
 	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: personium serve [flags]\n\nRuns a Personium unit with path-based cell URLs ({unit}{cell}/).\nStops gracefully on SIGINT or SIGTERM.\n\nFlags:\n")
@@ -161,7 +166,13 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("indexes: %w", err)
 	}
-	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log})
+	authn, err := newAuthn(c, cells, unitURL)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log,
+		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}})
 	if err != nil {
 		ln.Close()
 		return err
@@ -212,4 +223,61 @@ func masterToken(flagValue, data string) (token string, generated bool, err erro
 		return "", false, fmt.Errorf("saving master token: %w", err)
 	}
 	return token, true, nil
+}
+
+// newAuthn loads (or creates) the unit's token key and signing key from
+// the data folder and the trusted certificates of other units.
+func newAuthn(c *serveConfig, cells *cell.Manager, unitURL string) (*cell.Authn, error) {
+	tokenKey, err := auth.LoadOrCreateTokenKey(c.data, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("token key: %w", err)
+	}
+	sealer, err := auth.NewSealer(tokenKey)
+	if err != nil {
+		return nil, err
+	}
+	key, err := auth.LoadOrCreateUnitKey(c.data, unitURL, rand.Reader, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("unit key: %w", err)
+	}
+	trust := &auth.TrustStore{Certs: []*x509.Certificate{key.Cert}}
+	for _, f := range strings.Split(c.trusted, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		certs, err := readCerts(f)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-certs %s: %w", f, err)
+		}
+		trust.Certs = append(trust.Certs, certs...)
+	}
+	return &cell.Authn{Cells: cells, Sealer: sealer, Key: key, Trust: trust, UnitURL: unitURL}, nil
+}
+
+// readCerts reads every CERTIFICATE block of a PEM file.
+func readCerts(path string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cert)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no CERTIFICATE in the file")
+	}
+	return out, nil
 }

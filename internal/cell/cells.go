@@ -274,3 +274,16 @@ func (m *Manager) boxSchemaUnique(p *odata.DocProvider) func(ctx context.Context
 		return nil
 	}
 }
+
+// ChangePassword sets a new password for the account acc of c (from
+// __mypassword) and makes a passwordChangeRequired account active.
+func (m *Manager) ChangePassword(ctx context.Context, c *Cell, acc *odata.Entity, pw string) error {
+	p := m.CtlProvider(c)
+	t := m.cellSchema.Type("Account")
+	props := map[string]any{}
+	if st, _ := acc.Props["Status"].(string); st == "passwordChangeRequired" {
+		props["Status"] = "active"
+	}
+	_, err := p.Update(WithCredential(ctx, pw, true), t, odata.KeyPredicate{{Value: acc.Props["Name"]}}, props, true, "")
+	return err
+}

@@ -48,8 +48,12 @@ type Principal struct {
 	Cell CellName
 	// Roles are role instance URLs the principal holds in Cell.
 	Roles []string
-	// Schema is the app schema the token was issued for ("" if none).
+	// Schema is the app schema the token was issued for ("" if none);
+	// it ends in "#c" for confidential clients.
 	Schema string
+	// Scope restricts what the token may do ("root" or none: no restriction
+	// beyond the roles; otherwise cell privilege names).
+	Scope []string
 }
 
 var (

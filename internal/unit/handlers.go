@@ -150,7 +150,11 @@ func (s *Server) handleCellCtl(w http.ResponseWriter, r *http.Request) {
 		perr.Write(w, r, err)
 		return
 	}
-	p := PrincipalOf(r.Context())
+	p, err := s.cellPrincipal(r, c)
+	if err != nil {
+		s.writeError(w, r, s.cellURL(c), err)
+		return
+	}
 	cred, has := r.Header[http.CanonicalHeaderKey("X-Personium-Credential")]
 	ctx := r.Context()
 	if has && len(cred) > 0 {
@@ -179,6 +183,13 @@ func (s *Server) handleCellRoot(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		s.cellMetadata(w, r, c)
+	case "ACL":
+		p, err := s.cellPrincipal(r, c)
+		if err != nil {
+			s.writeError(w, r, s.cellURL(c), err)
+			return
+		}
+		s.setCellACL(w, r, c, p)
 	case http.MethodDelete:
 		p := PrincipalOf(r.Context())
 		if err := s.authz.Authorize(r.Context(), p, nil, "Cell", true); err != nil {
@@ -247,7 +258,11 @@ func (s *Server) handleBoxRoot(w http.ResponseWriter, r *http.Request) {
 		perr.Write(w, r, perr.New("PR405-MC-0001"))
 		return
 	}
-	if err := s.authz.Authorize(r.Context(), PrincipalOf(r.Context()), c, "Box", false); err != nil {
+	p, err := s.cellPrincipal(r, c)
+	if err == nil {
+		err = s.authz.Authorize(r.Context(), p, c, "Box", false)
+	}
+	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)
 		return
 	}

@@ -44,6 +44,8 @@ type Config struct {
 	Logger      *slog.Logger // nil: slog.Default()
 	// Authorizer decides access to control objects; nil: MasterOnly.
 	Authorizer Authorizer
+	// Authn issues and verifies cell tokens; nil: only the master token works.
+	Authn *cell.Authn
 }
 
 // Server serves a unit. Build it with New.
@@ -85,6 +87,15 @@ func (s *Server) routes() {
 	r.Path("/__status").HandlerFunc(s.handleStatus)
 	r.PathPrefix("/__ctl/").HandlerFunc(s.handleUnitCtl)
 	r.Path("/__ctl").HandlerFunc(s.handleUnitCtl)
+	if s.cfg.Authn != nil {
+		r.Path("/{cell}/__token").HandlerFunc(s.handleToken)
+		r.Path("/{cell}/__mypassword").HandlerFunc(s.handleMyPassword)
+		r.Path("/{cell}/__certs").HandlerFunc(s.handleCerts)
+		r.Path("/{cell}/__introspect").HandlerFunc(s.handleIntrospect)
+		r.Path("/{cell}/__authz").HandlerFunc(s.handleAuthz)
+		r.Path("/{cell}/__html/error").HandlerFunc(s.handleErrorPage)
+		r.Path("/{cell}/__box").HandlerFunc(s.handleBoxURL)
+	}
 	r.PathPrefix("/{cell}/__ctl/").HandlerFunc(s.handleCellCtl)
 	r.Path("/{cell}/__ctl").HandlerFunc(s.handleCellCtl)
 	r.Path("/{cell}").HandlerFunc(s.handleCellRoot)

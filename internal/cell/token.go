@@ -1,0 +1,391 @@
+package cell
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/personium-go/personium/internal/auth"
+	"github.com/personium-go/personium/internal/perr"
+	"github.com/personium-go/personium/odata"
+)
+
+// Grant types of the token endpoint.
+const (
+	GrantPassword     = "password"
+	GrantRefresh      = "refresh_token"
+	GrantSAML2Bearer  = "urn:ietf:params:oauth:grant-type:saml2-bearer"
+	GrantAuthzCode    = "authorization_code"
+	confidentialRole  = "confidentialClient"
+	confidentialMark  = "#c"
+	defaultTokenScope = "root"
+)
+
+// TokenRequest is a request to {cell}__token, already read from the form
+// and the Authorization header.
+type TokenRequest struct {
+	GrantType    string
+	Username     string
+	Password     string
+	Assertion    string // saml2-bearer
+	RefreshToken string
+	Target       string // p_target: issue a transcell token for this cell (or unit) URL
+	ClientID     string // app schema URL
+	ClientSecret string // a transcell token issued by the app cell to this cell
+	Code         string // authorization_code grant: a GC~ code from __authz
+	Cookie       bool   // p_cookie: also issue a cookie session
+	Scope        []string
+	ExpiresIn    time.Duration // 0: default
+	RefreshIn    time.Duration // 0: default
+	RemoteAddr   string
+}
+
+// TokenResponse is the success answer of the token endpoint.
+type TokenResponse struct {
+	AccessToken       string `json:"access_token"`
+	TokenType         string `json:"token_type"`
+	ExpiresIn         int64  `json:"expires_in"`
+	Scope             string `json:"scope,omitempty"`
+	RefreshToken      string `json:"refresh_token,omitempty"`
+	RefreshExpiresIn  int64  `json:"refresh_token_expires_in,omitempty"`
+	Target            string `json:"p_target,omitempty"`
+	LastAuthenticated *int64 `json:"last_authenticated,omitempty"`
+	FailedCount       *int64 `json:"failed_count,omitempty"`
+	URL               string `json:"url,omitempty"` // password change: where to change it
+	CookiePeer        string `json:"p_cookie_peer,omitempty"`
+	// Cookie is the value of the p_cookie cookie to set, "" if none.
+	Cookie string `json:"-"`
+}
+
+// PasswordChangeRequired is returned (with a TokenResponse carrying an AP~
+// token) when the account must change its password: 401 PR401-AN-0023.
+var PasswordChangeRequired = perr.New("PR401-AN-0023")
+
+// Token answers a token request for cell c. A non-nil response together
+// with PasswordChangeRequired is the password-change answer.
+func (a *Authn) Token(ctx context.Context, c *Cell, req *TokenRequest) (*TokenResponse, error) {
+	if req.ExpiresIn <= 0 || req.ExpiresIn > MaxAccessLife {
+		req.ExpiresIn = DefaultAccessLife
+	}
+	if req.RefreshIn <= 0 || req.RefreshIn > MaxRefreshLife {
+		req.RefreshIn = DefaultRefreshLife
+	}
+	if req.Target != "" {
+		t, err := a.normalizeTarget(req.Target)
+		if err != nil {
+			return nil, err
+		}
+		req.Target = t
+	}
+	schema, err := a.clientSchema(ctx, c, req)
+	if err != nil {
+		return nil, err
+	}
+	switch req.GrantType {
+	case GrantPassword:
+		return a.passwordGrant(ctx, c, req, schema)
+	case GrantRefresh:
+		return a.refreshGrant(ctx, c, req, schema)
+	case GrantSAML2Bearer:
+		return a.assertionGrant(ctx, c, req, schema)
+	case GrantAuthzCode:
+		return a.codeGrant(ctx, c, req, schema)
+	case "":
+		return nil, perr.New("PR400-AN-0016", "grant_type")
+	}
+	return nil, perr.New("PR400-AN-0001", req.GrantType)
+}
+
+// normalizeTarget checks p_target: an http(s) URL; a trailing slash is added.
+func (a *Authn) normalizeTarget(t string) (string, error) {
+	if rest, ok := strings.CutPrefix(t, "personium-localunit:"); ok {
+		t = a.UnitURL + strings.TrimPrefix(rest, "/")
+	}
+	if !strings.HasPrefix(t, "http://") && !strings.HasPrefix(t, "https://") || strings.ContainsAny(t, " \t\r\n#?") {
+		return "", perr.New("PR400-AN-0002")
+	}
+	if !strings.HasSuffix(t, "/") {
+		t += "/"
+	}
+	return t, nil
+}
+
+// clientSchema authenticates the app, if the request names one: the
+// client secret must be a transcell token issued by the client_id cell
+// to this cell. A confidentialClient role in it marks the schema "#c".
+func (a *Authn) clientSchema(ctx context.Context, c *Cell, req *TokenRequest) (string, error) {
+	if req.ClientID == "" && req.ClientSecret == "" {
+		return "", nil
+	}
+	if req.ClientID == "" {
+		return "", perr.New("PR400-AN-0016", "client_id")
+	}
+	if req.ClientSecret == "" {
+		return "", perr.New("PR400-AN-0016", "client_secret")
+	}
+	tc, err := auth.ParseTransCell(req.ClientSecret, a.Trust, a.now())
+	if err != nil {
+		switch perr.CodeOf(err) {
+		case "PR401-AU-0002":
+			return "", perr.New("PR400-AN-0004")
+		case "PR401-AU-0008":
+			return "", perr.New("PR400-AN-0005")
+		}
+		return "", perr.New("PR400-AN-0003")
+	}
+	clientID := req.ClientID
+	if !strings.HasSuffix(clientID, "/") {
+		clientID += "/"
+	}
+	if tc.Issuer != clientID {
+		return "", perr.New("PR400-AN-0006")
+	}
+	if tc.Target != a.CellURL(c) {
+		return "", perr.New("PR400-AN-0007")
+	}
+	for _, r := range tc.Roles {
+		if strings.HasSuffix(r, "/__role/__/"+confidentialRole) || strings.HasSuffix(r, "/"+confidentialRole) {
+			return clientID + confidentialMark, nil
+		}
+	}
+	return clientID, nil
+}
+
+func scopeOrDefault(s []string) []string {
+	if len(s) == 0 {
+		return []string{defaultTokenScope}
+	}
+	return s
+}
+
+// passwordCheck is the outcome of checking an account's password.
+type passwordCheck struct {
+	acc          *odata.Entity
+	subject      string
+	last, failed int64 // history before this attempt
+	mustChange   bool  // Status passwordChangeRequired
+}
+
+// checkPassword verifies username and password of an account of c, with
+// the account's status, IP range and the brief lock after a failure, and
+// records the attempt. Every failure is PR400-AN-0017.
+func (a *Authn) checkPassword(ctx context.Context, c *Cell, username, password, remote string) (*passwordCheck, error) {
+	if username == "" {
+		return nil, perr.New("PR400-AN-0016", "username")
+	}
+	if password == "" {
+		return nil, perr.New("PR400-AN-0016", "password")
+	}
+	fail := perr.New("PR400-AN-0017")
+	acc, err := a.account(ctx, c, username)
+	if err != nil {
+		if perr.Is(err, perr.NotExist) {
+			// Spend the time a real check would, so that a timing
+			// difference does not reveal which accounts exist.
+			auth.VerifyPassword(dummyHash, password)
+			return nil, fail
+		}
+		return nil, err
+	}
+	hist, err := a.history(ctx, c, acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	if hist.LastFailed > 0 && now.Sub(time.UnixMilli(hist.LastFailed)) < validAuthnInterval {
+		// Locked for a moment after a failure: refused even with the right password.
+		hist.Failed++
+		hist.LastFailed = now.UnixMilli()
+		_ = a.saveHistory(ctx, c, acc.ID, hist)
+		return nil, fail
+	}
+	hash, err := a.Cells.PasswordHash(ctx, c, acc.ID)
+	if err != nil {
+		return nil, err
+	}
+	status, _ := acc.Props["Status"].(string)
+	if hash == "" || !auth.VerifyPassword(hash, password) || status == "deactivated" ||
+		!ipAllowed(acc.Props["IPAddressRange"], remote) {
+		hist.Failed++
+		hist.LastFailed = now.UnixMilli()
+		if err := a.saveHistory(ctx, c, acc.ID, hist); err != nil {
+			return nil, err
+		}
+		return nil, fail
+	}
+	pc := &passwordCheck{acc: acc, subject: a.CellURL(c) + "#" + username, last: hist.LastAuth, failed: hist.Failed,
+		mustChange: status == "passwordChangeRequired"}
+	hist.LastAuth, hist.Failed, hist.LastFailed = now.UnixMilli(), 0, 0
+	if err := a.saveHistory(ctx, c, acc.ID, hist); err != nil {
+		return nil, err
+	}
+	return pc, nil
+}
+
+// passwordGrant is ROPC: username and password of an account of c.
+func (a *Authn) passwordGrant(ctx context.Context, c *Cell, req *TokenRequest, schema string) (*TokenResponse, error) {
+	pc, err := a.checkPassword(ctx, c, req.Username, req.Password, req.RemoteAddr)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	resp := &TokenResponse{FailedCount: &pc.failed}
+	if pc.last > 0 {
+		resp.LastAuthenticated = &pc.last
+	}
+	if pc.mustChange {
+		tok, err := a.seal(&auth.LocalToken{Type: auth.PasswordChange, Issuer: a.CellURL(c), Subject: pc.subject,
+			Issued: now.UnixMilli(), Expires: now.Add(req.ExpiresIn).UnixMilli()})
+		if err != nil {
+			return nil, err
+		}
+		resp.AccessToken, resp.TokenType, resp.ExpiresIn = tok, "Bearer", int64(req.ExpiresIn/time.Second)
+		resp.URL = a.CellURL(c) + "__mypassword"
+		return resp, PasswordChangeRequired
+	}
+	roles, err := a.accountRoles(ctx, c, pc.acc)
+	if err != nil {
+		return nil, err
+	}
+	err = a.issue(c, req, resp, &auth.LocalToken{Issuer: a.CellURL(c), Subject: pc.subject, Schema: schema,
+		Scope: scopeOrDefault(req.Scope), Roles: roles, AuthTime: now.UnixMilli()}, auth.ResidentAccess, auth.ResidentRefresh)
+	return resp, err
+}
+
+// dummyHash is verified against when an account does not exist.
+var dummyHash, _ = auth.HashPassword("not-a-password", strings.NewReader(strings.Repeat("x", 64)))
+
+func (a *Authn) seal(t *auth.LocalToken) (string, error) {
+	t.ID = a.Cells.NewID()
+	return a.Sealer.Seal(t, a.Cells.rand())
+}
+
+// issue fills resp with an access token (local of type access, or a
+// transcell token when req.Target is set) and a refresh token of type
+// refresh for the subject described by base.
+func (a *Authn) issue(c *Cell, req *TokenRequest, resp *TokenResponse, base *auth.LocalToken, access, refresh auth.TokenType) error {
+	now := a.now()
+	resp.TokenType = "Bearer"
+	resp.ExpiresIn = int64(req.ExpiresIn / time.Second)
+	resp.Scope = strings.Join(base.Scope, " ")
+	if req.Target != "" {
+		tc := &auth.TransCellToken{ID: a.Cells.NewID(), Issuer: a.CellURL(c), Subject: base.Subject, Target: req.Target,
+			Schema: base.Schema, Roles: base.Roles, Scopes: base.Scope, IssuedAt: now, Expires: now.Add(req.ExpiresIn)}
+		if access == auth.VisitorAccess {
+			// A visitor's transcell token speaks for this cell's roles the visitor holds.
+			tc.Roles = base.Roles
+		}
+		tok, err := a.Key.SignTransCell(tc, a.Cells.rand())
+		if err != nil {
+			return err
+		}
+		resp.AccessToken, resp.Target = tok, req.Target
+	} else {
+		t := *base
+		t.Type, t.Issued, t.Expires = access, now.UnixMilli(), now.Add(req.ExpiresIn).UnixMilli()
+		tok, err := a.seal(&t)
+		if err != nil {
+			return err
+		}
+		resp.AccessToken = tok
+		if req.Cookie {
+			// The cookie is the access token bound to a peer value that the
+			// page must send along (p_cookie_peer), against CSRF.
+			ck := t
+			ck.Target = a.Cells.NewID()
+			if resp.Cookie, err = a.seal(&ck); err != nil {
+				return err
+			}
+			resp.CookiePeer = ck.Target
+		}
+	}
+	r := *base
+	r.Type, r.Issued, r.Expires = refresh, now.UnixMilli(), now.Add(req.RefreshIn).UnixMilli()
+	tok, err := a.seal(&r)
+	if err != nil {
+		return err
+	}
+	resp.RefreshToken, resp.RefreshExpiresIn = tok, int64(req.RefreshIn/time.Second)
+	return nil
+}
+
+// refreshGrant exchanges a refresh token of this cell for new tokens.
+func (a *Authn) refreshGrant(ctx context.Context, c *Cell, req *TokenRequest, schema string) (*TokenResponse, error) {
+	if req.RefreshToken == "" {
+		return nil, perr.New("PR400-AN-0016", "refresh_token")
+	}
+	t, err := a.Sealer.Open(req.RefreshToken)
+	if err != nil {
+		return nil, perr.New("PR400-AN-0009")
+	}
+	if !t.Type.IsRefresh() {
+		return nil, perr.New("PR400-AN-0013")
+	}
+	if t.Expired(a.now()) || t.Issuer != a.CellURL(c) {
+		return nil, perr.New("PR400-AN-0010")
+	}
+	if schema == "" {
+		schema = t.Schema
+	}
+	resp := &TokenResponse{}
+	base := &auth.LocalToken{Issuer: t.Issuer, Subject: t.Subject, Schema: schema, Scope: t.Scope, Roles: t.Roles, AuthTime: t.AuthTime}
+	if t.Type == auth.ResidentRefresh {
+		acc, err := a.residentAccount(ctx, c, t.Subject)
+		if err != nil {
+			return nil, perr.New("PR400-AN-0010")
+		}
+		if base.Roles, err = a.accountRoles(ctx, c, acc); err != nil {
+			return nil, err
+		}
+		return resp, a.issue(c, req, resp, base, auth.ResidentAccess, auth.ResidentRefresh)
+	}
+	return resp, a.issue(c, req, resp, base, auth.VisitorAccess, auth.VisitorRefresh)
+}
+
+// assertionGrant takes a transcell token aimed at this cell and gives the
+// visitor a local token with the roles this cell grants them.
+func (a *Authn) assertionGrant(ctx context.Context, c *Cell, req *TokenRequest, schema string) (*TokenResponse, error) {
+	if req.Assertion == "" {
+		return nil, perr.New("PR400-AN-0016", "assertion")
+	}
+	tc, err := auth.ParseTransCell(req.Assertion, a.Trust, a.now())
+	if err != nil {
+		switch perr.CodeOf(err) {
+		case "PR401-AU-0002":
+			return nil, perr.New("PR400-AN-0010")
+		case "PR401-AU-0008":
+			return nil, perr.New("PR400-AN-0011")
+		}
+		return nil, perr.New("PR400-AN-0009")
+	}
+	if tc.Target != a.CellURL(c) {
+		return nil, perr.New("PR400-AN-0012", tc.Target)
+	}
+	roles, err := a.VisitorRoles(ctx, c, tc.Issuer, tc.Roles)
+	if err != nil {
+		return nil, err
+	}
+	if schema == "" {
+		schema = tc.Schema
+	}
+	resp := &TokenResponse{}
+	base := &auth.LocalToken{Issuer: a.CellURL(c), Subject: tc.Subject, Schema: schema, Scope: scopeOrDefault(req.Scope), Roles: roles}
+	return resp, a.issue(c, req, resp, base, auth.VisitorAccess, auth.VisitorRefresh)
+}
+
+// residentAccount returns the account a subject URL of this cell names,
+// if it still exists and is active.
+func (a *Authn) residentAccount(ctx context.Context, c *Cell, subject string) (*odata.Entity, error) {
+	name, ok := strings.CutPrefix(subject, a.CellURL(c)+"#")
+	if !ok || name == "" {
+		return nil, perr.New("PR401-AU-0006")
+	}
+	acc, err := a.account(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	if st, _ := acc.Props["Status"].(string); st == "deactivated" {
+		return nil, perr.New("PR401-AU-0006")
+	}
+	return acc, nil
+}

@@ -1,0 +1,287 @@
+package unit
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/personium-go/personium/acl"
+	"github.com/personium-go/personium/internal/auth"
+	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/pds"
+	"github.com/personium-go/personium/internal/perr"
+)
+
+// maxFormBytes bounds the body of __token and __introspect.
+const maxFormBytes = 64 << 10
+
+// cellPrincipal works out who is asking in a request to cell c: the unit
+// master (or a unit user it acts as), or the holder of a token that c
+// issued or a transcell token aimed at c, or nobody. A token that is
+// presented but unusable is an error (401), whatever the ACLs grant.
+func (s *Server) cellPrincipal(r *http.Request, c *cell.Cell) (pds.Principal, error) {
+	ctx := r.Context()
+	st, _ := ctx.Value(authStateKey{}).(authState)
+	switch st {
+	case authOK:
+		return PrincipalOf(ctx), nil
+	case authNone:
+		// A p_cookie session: the cookie plus the peer value in the query.
+		if ck, err := r.Cookie("p_cookie"); err == nil && s.cfg.Authn != nil {
+			if peer := r.URL.Query().Get("p_cookie_peer"); peer != "" {
+				return s.cfg.Authn.CookiePrincipal(ctx, c, ck.Value, peer)
+			}
+		}
+		return pds.Principal{}, nil
+	case authInvalid:
+		token, ok := bearer(r)
+		if ok && s.cfg.Authn != nil {
+			return s.cfg.Authn.Principal(ctx, c, token)
+		}
+	}
+	return pds.Principal{}, authError(ctx)
+}
+
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// writeOAuthError writes a token-endpoint error in OAuth's shape:
+// {"error":"invalid_grant","error_description":"[PR400-AN-0017] - Authentication failed."}.
+func writeOAuthError(w http.ResponseWriter, c *cell.Cell, cellURL string, err error) {
+	status, code, desc := auth.OAuthError(err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+cellURL+`"`)
+	}
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+// handleToken answers POST {cell}__token (reference §4.2).
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cellOf(r)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	if r.Method != http.MethodPost {
+		perr.Write(w, r, perr.New("PR405-MC-0001"))
+		return
+	}
+	cellURL := s.cellURL(c)
+	w.Header().Set("Cache-Control", "no-store")
+	form, err := readForm(r)
+	if err != nil {
+		writeOAuthError(w, c, cellURL, perr.New("PR400-AN-0016", "body"))
+		return
+	}
+	req := &cell.TokenRequest{
+		GrantType: form.Get("grant_type"), Username: form.Get("username"), Password: form.Get("password"),
+		Assertion: form.Get("assertion"), RefreshToken: form.Get("refresh_token"), Target: form.Get("p_target"),
+		ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret"),
+		Scope: strings.Fields(form.Get("scope")), RemoteAddr: r.RemoteAddr,
+		Code: form.Get("code"), Cookie: form.Get("p_cookie") == "true",
+	}
+	if v := form.Get("expires_in"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && n > 0 {
+			req.ExpiresIn = time.Duration(n) * time.Second
+		}
+	}
+	if v := form.Get("refresh_token_expires_in"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && n > 0 {
+			req.RefreshIn = time.Duration(n) * time.Second
+		}
+	}
+	// Client authentication: a client assertion wins over Basic, which
+	// wins over client_id/client_secret in the body.
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, cred, _ := strings.Cut(h, " ")
+		raw, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+		id, secret, ok := strings.Cut(string(raw), ":")
+		if !strings.EqualFold(scheme, "Basic") || derr != nil || !ok {
+			writeOAuthError(w, c, cellURL, perr.New("PR400-AN-0018"))
+			return
+		}
+		req.ClientID, req.ClientSecret = id, secret
+	}
+	if t := form.Get("client_assertion_type"); t != "" || form.Get("client_assertion") != "" {
+		if t != cell.GrantSAML2Bearer {
+			writeOAuthError(w, c, cellURL, perr.New("PR400-AN-0022", cell.GrantSAML2Bearer))
+			return
+		}
+		req.ClientSecret = form.Get("client_assertion")
+		if req.ClientID == "" {
+			req.ClientID = form.Get("client_id")
+		}
+	}
+	resp, err := s.cfg.Authn.Token(r.Context(), c, req)
+	if err == cell.PasswordChangeRequired && resp != nil {
+		_, code, desc := auth.OAuthError(err)
+		out := map[string]any{"error": code, "error_description": desc, "access_token": resp.AccessToken,
+			"token_type": resp.TokenType, "expires_in": resp.ExpiresIn, "url": resp.URL, "failed_count": resp.FailedCount}
+		if resp.LastAuthenticated != nil {
+			out["last_authenticated"] = *resp.LastAuthenticated
+		}
+		writeJSON(w, http.StatusUnauthorized, out)
+		return
+	}
+	if err != nil {
+		writeOAuthError(w, c, cellURL, err)
+		return
+	}
+	if resp.Cookie != "" {
+		ck := &http.Cookie{Name: "p_cookie", Value: resp.Cookie, Path: "/" + c.Name + "/",
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: int(resp.ExpiresIn)}
+		if strings.HasPrefix(cellURL, "https://") {
+			ck.Secure, ck.SameSite = true, http.SameSiteNoneMode // usable from app pages on other hosts
+		}
+		http.SetCookie(w, ck)
+	}
+	if req.GrantType == cell.GrantPassword && resp.LastAuthenticated == nil {
+		// Personium answers null when the account never logged in before.
+		writeJSON(w, http.StatusOK, withNullLastAuth(resp))
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func withNullLastAuth(resp *cell.TokenResponse) map[string]any {
+	b, _ := json.Marshal(resp)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	m["last_authenticated"] = nil
+	return m
+}
+
+// readForm reads an application/x-www-form-urlencoded body of bounded size.
+func readForm(r *http.Request) (url.Values, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1))
+	if err != nil || len(b) > maxFormBytes {
+		return nil, perr.New("PR413-MC-0001")
+	}
+	return url.ParseQuery(string(b))
+}
+
+// handleMyPassword answers PUT {cell}__mypassword: an account changes its
+// own password with a resident or password-change token.
+func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cellOf(r)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	if r.Method != http.MethodPut {
+		perr.Write(w, r, perr.New("PR405-MC-0001"))
+		return
+	}
+	token, ok := bearer(r)
+	if !ok {
+		s.writeError(w, r, s.cellURL(c), perr.New("PR401-AU-0001"))
+		return
+	}
+	acc, err := s.cfg.Authn.PasswordChangeSubject(r.Context(), c, token)
+	if err != nil {
+		s.writeError(w, r, s.cellURL(c), err)
+		return
+	}
+	pw, has := r.Header[http.CanonicalHeaderKey("X-Personium-Credential")]
+	if !has || len(pw) == 0 {
+		perr.Write(w, r, perr.New("PR400-AU-0001"))
+		return
+	}
+	if err := s.cfg.Cells.ChangePassword(r.Context(), c, acc, pw[0]); err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleCerts answers GET {cell}__certs: the unit key as a JWKS.
+func (s *Server) handleCerts(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.cellOf(r); err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		perr.Write(w, r, perr.New("PR405-MC-0001"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(s.cfg.Authn.Key.JWKS())
+}
+
+// handleIntrospect answers POST {cell}__introspect (RFC 7662) for the
+// unit master and unit users.
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cellOf(r)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	if r.Method != http.MethodPost {
+		perr.Write(w, r, perr.New("PR405-MC-0001"))
+		return
+	}
+	if p := PrincipalOf(r.Context()); p.Kind != pds.UnitMaster && p.Kind != pds.UnitUser {
+		if p.Kind == pds.Anonymous {
+			s.writeError(w, r, s.cellURL(c), authError(r.Context()))
+			return
+		}
+		perr.Write(w, r, perr.New("PR403-AU-0001"))
+		return
+	}
+	form, err := readForm(r)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	p, err := s.cfg.Authn.Principal(r.Context(), c, form.Get("token"))
+	if err != nil {
+		writeJSON(w, http.StatusOK, map[string]any{"active": false})
+		return
+	}
+	out := map[string]any{"active": true, "sub": p.Subject, "aud": s.cellURL(c), "p_roles": p.Roles}
+	if p.Schema != "" {
+		out["client_id"] = p.Schema
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// setCellACL answers ACL {cell}: replaces the cell's ACL (privilege acl).
+func (s *Server) setCellACL(w http.ResponseWriter, r *http.Request, c *cell.Cell, p pds.Principal) {
+	if err := s.cellPriv(r, c, p, "acl"); err != nil {
+		s.writeError(w, r, s.cellURL(c), err)
+		return
+	}
+	a, err := acl.Parse(r.Body, s.cellURL(c)+"__role/__/", acl.CellLevel)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	if err := s.cfg.Cells.SetCellACL(r.Context(), c, s.cellURL(c), a); err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// cellPriv checks a cell-level privilege with the configured authorizer.
+func (s *Server) cellPriv(r *http.Request, c *cell.Cell, p pds.Principal, want pds.Privilege) error {
+	if z, ok := s.authz.(ACLAuthorizer); ok {
+		return z.CellPrivilege(r.Context(), p, c, want)
+	}
+	return s.authz.Authorize(r.Context(), p, c, "Cell", true)
+}

@@ -1,0 +1,538 @@
+package unit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/personium-go/personium/internal/auth"
+	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/metastore"
+	"github.com/personium-go/personium/internal/unit"
+)
+
+// clock is an injectable clock for token and lock-out tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// authEnv is a unit with tokens and ACLs switched on.
+type authEnv struct {
+	*env
+	clock *clock
+	key   *auth.UnitKey
+	trust *auth.TrustStore
+}
+
+func newAuthEnv(t *testing.T) *authEnv {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := metastore.Open(context.Background(), "sqlite", filepath.Join(dir, "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	ck := &clock{now: time.Now()}
+	cells := cell.NewManager(store)
+	cells.Now = ck.Now
+	if err := cells.EnsureIndexes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := &authEnv{env: &env{t: t, store: store, cells: cells}, clock: ck}
+	var h http.Handler
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(e.srv.Close)
+	e.url = e.srv.URL + "/"
+	tokenKey, _ := auth.LoadOrCreateTokenKey(dir, rand.Reader)
+	sealer, _ := auth.NewSealer(tokenKey)
+	e.key, err = auth.LoadOrCreateUnitKey(dir, e.url, rand.Reader, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.trust = &auth.TrustStore{Certs: []*x509.Certificate{e.key.Cert}}
+	authn := &cell.Authn{Cells: cells, Sealer: sealer, Key: e.key, Trust: e.trust, UnitURL: e.url, Now: ck.Now}
+	s, err := unit.New(unit.Config{UnitURL: e.url, MasterToken: master, Cells: cells, Authn: authn,
+		Authorizer: unit.ACLAuthorizer{Cells: cells}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = s
+	return e
+}
+
+// post sends a form to a token-like endpoint without the master token.
+func (e *env) form(path string, vals url.Values, hdr ...string) *resp {
+	e.t.Helper()
+	return e.do("POST", path, vals.Encode(), append([]string{"Authorization", "", "Content-Type", "application/x-www-form-urlencoded"}, hdr...)...)
+}
+
+// as performs a request with a bearer token instead of the master token.
+func (e *env) as(token string, status int, method, path, body string, hdr ...string) *resp {
+	e.t.Helper()
+	r := e.do(method, path, body, append([]string{"Authorization", "", "Authorization", "Bearer " + token}, hdr...)...)
+	if r.status != status {
+		e.t.Fatalf("%s %s as token: status %d, want %d: %s", method, path, r.status, status, r.body)
+	}
+	return r
+}
+
+func (e *env) login(cellName, user, pw string, extra ...string) map[string]any {
+	e.t.Helper()
+	v := url.Values{"grant_type": {"password"}, "username": {user}, "password": {pw}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		v.Set(extra[i], extra[i+1])
+	}
+	r := e.form(cellName+"/__token", v)
+	if r.status != 200 {
+		e.t.Fatalf("login %s/%s: %d %s", cellName, user, r.status, r.body)
+	}
+	return r.json(e.t)
+}
+
+func oauthCode(t *testing.T, r *resp) (string, string) {
+	t.Helper()
+	var m map[string]string
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("OAuth error body: %s", r.body)
+	}
+	return m["error"], m["error_description"]
+}
+
+func TestPasswordGrantAndTokenLifecycle(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	e.must(200, "ACL", "c", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:all/></D:principal><D:grant><D:privilege><p:auth-read/></D:privilege></D:grant></D:ace></D:acl>`)
+
+	tok := e.login("c", "me", "password1")
+	at, rt := tok["access_token"].(string), tok["refresh_token"].(string)
+	if !strings.HasPrefix(at, "AR~") || !strings.HasPrefix(rt, "RR~") || tok["token_type"] != "Bearer" ||
+		tok["expires_in"] != 3600.0 || tok["refresh_token_expires_in"] != 86400.0 || tok["failed_count"] != 0.0 {
+		t.Fatalf("token answer %v", tok)
+	}
+	if v, ok := tok["last_authenticated"]; !ok || v != nil {
+		t.Errorf("first login last_authenticated = %v, want null", v)
+	}
+	e.as(at, 200, "GET", "c/__ctl/Account", "")
+	// The ACL gives auth-read, not auth.
+	e.as(at, 403, "POST", "c/__ctl/Role", `{"Name":"x"}`)
+	if code := errCode(t, e.as(rt, 401, "GET", "c/__ctl/Account", "")); code != "PR401-AU-0007" {
+		t.Errorf("refresh as access: %s", code)
+	}
+	// Any flipped byte is refused.
+	for _, i := range []int{1, 5, len(at) / 2, len(at) - 1} {
+		b := []byte(at)
+		b[i] ^= 1
+		e.as(string(b), 401, "GET", "c/__ctl/Account", "")
+	}
+	// A token is good for its own cell only.
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"other"}`)
+	e.as(at, 401, "GET", "other/__ctl/Account", "")
+
+	// Refresh gives new tokens.
+	r := e.form("c/__token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	if r.status != 200 {
+		t.Fatalf("refresh: %d %s", r.status, r.body)
+	}
+	at2 := r.json(t)["access_token"].(string)
+	e.as(at2, 200, "GET", "c/__ctl/Account", "")
+	// An access token is no refresh token.
+	r = e.form("c/__token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {at}})
+	if code, desc := oauthCode(t, r); r.status != 400 || code != "invalid_grant" || !strings.Contains(desc, "PR400-AN-0013") {
+		t.Errorf("access as refresh: %d %s %s", r.status, code, desc)
+	}
+
+	// Expiry.
+	e.clock.Advance(2 * time.Hour)
+	if code := errCode(t, e.as(at, 401, "GET", "c/__ctl/Account", "")); code != "PR401-AU-0002" {
+		t.Errorf("expired: %s", code)
+	}
+	e.clock.Advance(-2 * time.Hour)
+
+	// Deactivating or deleting the account kills its tokens at once.
+	e.must(204, "MERGE", "c/__ctl/Account('me')", `{"Status":"deactivated"}`)
+	e.as(at, 401, "GET", "c/__ctl/Account", "")
+	r = e.form("c/__token", url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"}})
+	if code, desc := oauthCode(t, r); r.status != 400 || code != "invalid_grant" || desc != "[PR400-AN-0017] - Authentication failed." {
+		t.Errorf("deactivated login: %d %s %s", r.status, code, desc)
+	}
+	e.must(204, "MERGE", "c/__ctl/Account('me')", `{"Status":"active"}`)
+	e.as(at, 200, "GET", "c/__ctl/Account", "")
+	e.must(204, "DELETE", "c/__ctl/Account('me')", "")
+	e.as(at, 401, "GET", "c/__ctl/Account", "")
+}
+
+func TestFailedLoginLocksBriefly(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	bad := url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"wrong-pw"}}
+	good := url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"}}
+	if r := e.form("c/__token", bad); r.status != 400 {
+		t.Fatalf("bad password: %d", r.status)
+	}
+	// Within a second of a failure even the right password is refused…
+	if r := e.form("c/__token", good); r.status != 400 {
+		t.Fatalf("right password during the lock: %d %s", r.status, r.body)
+	}
+	e.clock.Advance(2 * time.Second)
+	tok := e.login("c", "me", "password1")
+	if tok["failed_count"] != 2.0 {
+		t.Errorf("failed_count %v, want 2", tok["failed_count"])
+	}
+	e.clock.Advance(time.Minute)
+	tok = e.login("c", "me", "password1")
+	if tok["failed_count"] != 0.0 || tok["last_authenticated"] == nil {
+		t.Errorf("second login: %v", tok)
+	}
+	// Unknown accounts fail the same way, and nothing echoes the password.
+	r := e.form("c/__token", url.Values{"grant_type": {"password"}, "username": {"nobody"}, "password": {"s3cret-x"}})
+	if r.status != 400 || strings.Contains(string(r.body), "s3cret") {
+		t.Errorf("unknown account: %d %s", r.status, r.body)
+	}
+	r = e.form("c/__token", url.Values{"grant_type": {"magic"}})
+	if code, _ := oauthCode(t, r); code != "unsupported_grant_type" {
+		t.Errorf("unknown grant: %s", r.body)
+	}
+}
+
+func TestPasswordChangeRequiredAndIPRange(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"new","Status":"passwordChangeRequired"}`, "X-Personium-Credential", "initial1")
+	r := e.form("c/__token", url.Values{"grant_type": {"password"}, "username": {"new"}, "password": {"initial1"}})
+	m := r.json(t)
+	ap, _ := m["access_token"].(string)
+	if r.status != 401 || !strings.HasPrefix(ap, "AP~") || !strings.Contains(m["error_description"].(string), "PR401-AN-0023") {
+		t.Fatalf("password change answer: %d %s", r.status, r.body)
+	}
+	if code := errCode(t, e.as(ap, 401, "GET", "c/__ctl/Account", "")); code != "PR401-AU-0012" {
+		t.Errorf("AP~ on __ctl: %s", code)
+	}
+	e.as(ap, 204, "PUT", "c/__mypassword", "", "X-Personium-Credential", "changed1")
+	e.clock.Advance(2 * time.Second)
+	e.login("c", "new", "changed1")
+
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"office","IPAddressRange":"10.0.0.0/8"}`, "X-Personium-Credential", "password1")
+	if r := e.form("c/__token", url.Values{"grant_type": {"password"}, "username": {"office"}, "password": {"password1"}}); r.status != 400 {
+		t.Errorf("login from outside the IP range: %d", r.status)
+	}
+}
+
+// cellPrivilegeMatrix: which control-object sets a role holding exactly
+// one cell privilege may read and write (reference §3.1, §6.4).
+var cellPrivilegeMatrix = []struct {
+	priv        string
+	read, write []string
+}{
+	{"root", []string{"Account", "Role", "ExtRole", "Relation", "ExtCell", "Box", "Rule", "ReceivedMessage", "SentMessage"}, []string{"Account", "Role", "Relation", "ExtCell", "Box", "Rule"}},
+	{"auth", []string{"Account", "Role", "ExtRole"}, []string{"Account", "Role"}},
+	{"auth-read", []string{"Account", "Role", "ExtRole"}, nil},
+	{"social", []string{"Relation", "ExtCell"}, []string{"Relation", "ExtCell"}},
+	{"social-read", []string{"Relation", "ExtCell"}, nil},
+	{"box", []string{"Box"}, []string{"Box"}},
+	{"box-read", []string{"Box"}, nil},
+	{"rule", []string{"Rule"}, []string{"Rule"}},
+	{"rule-read", []string{"Rule"}, nil},
+	{"message", []string{"ReceivedMessage", "SentMessage"}, nil},
+	{"message-read", []string{"ReceivedMessage", "SentMessage"}, nil},
+	{"event", nil, nil},
+	{"log", nil, nil},
+	{"acl", nil, nil},
+	{"propfind", nil, nil},
+}
+
+var matrixSets = []string{"Account", "Role", "ExtRole", "Relation", "ExtCell", "Box", "Rule", "ReceivedMessage", "SentMessage"}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCellACLMatrix(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"m"}`)
+	var aces strings.Builder
+	for _, row := range cellPrivilegeMatrix {
+		e.must(201, "POST", "m/__ctl/Role", `{"Name":"r-`+row.priv+`"}`)
+		e.must(201, "POST", "m/__ctl/Account", `{"Name":"a-`+row.priv+`"}`, "X-Personium-Credential", "password1")
+		e.must(204, "POST", "m/__ctl/Account('a-"+row.priv+"')/$links/_Role", `{"uri":"`+e.url+`m/__ctl/Role('r-`+row.priv+`')"}`)
+		aces.WriteString(`<D:ace><D:principal><D:href>r-` + row.priv + `</D:href></D:principal><D:grant><D:privilege><p:` + row.priv + `/></D:privilege></D:grant></D:ace>`)
+	}
+	e.must(201, "POST", "m/__ctl/Account", `{"Name":"nobody"}`, "X-Personium-Credential", "password1")
+	e.must(200, "ACL", "m", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns" xml:base="`+e.url+`m/__role/__/">`+aces.String()+`</D:acl>`)
+	bodies := map[string]string{"Account": `{"Name":"n%d"}`, "Role": `{"Name":"n%d"}`, "Relation": `{"Name":"n%d"}`,
+		"ExtCell": `{"Url":"https://x%d.example/c/"}`, "Box": `{"Name":"n%d"}`, "Rule": `{"Name":"n%d","Action":"log"}`}
+	n := 0
+	for _, row := range cellPrivilegeMatrix {
+		tok := e.login("m", "a-"+row.priv, "password1")["access_token"].(string)
+		for _, set := range matrixSets {
+			want := 403
+			if contains(row.read, set) {
+				want = 200
+			}
+			e.as(tok, want, "GET", "m/__ctl/"+set, "")
+			if body, ok := bodies[set]; ok {
+				n++
+				want := 403
+				if contains(row.write, set) {
+					want = 201
+				}
+				e.as(tok, want, "POST", "m/__ctl/"+set, strings.Replace(body, "%d", itoa(n), 1))
+			}
+		}
+		e.as(tok, 200, "GET", "m/__ctl/$metadata", "")
+	}
+	// No role, no access; no token at all: 401.
+	tok := e.login("m", "nobody", "password1")["access_token"].(string)
+	e.as(tok, 403, "GET", "m/__ctl/Account", "")
+	r := e.do("GET", "m/__ctl/Account", "", "Authorization", "")
+	if r.status != 401 {
+		t.Errorf("anonymous: %d", r.status)
+	}
+	// Setting the ACL needs the acl privilege.
+	aclTok := e.login("m", "a-acl", "password1")["access_token"].(string)
+	rootTok := e.login("m", "a-root", "password1")["access_token"].(string)
+	e.as(tok, 403, "ACL", "m", `<D:acl xmlns:D="DAV:"/>`)
+	// A role that does not exist cannot be named.
+	e.as(aclTok, 400, "ACL", "m", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>ghost</D:href></D:principal><D:grant><D:privilege><p:root/></D:privilege></D:grant></D:ace></D:acl>`)
+	// A scope narrower than the roles narrows the token.
+	scoped := e.login("m", "a-root", "password1", "scope", "auth-read")["access_token"].(string)
+	e.as(scoped, 200, "GET", "m/__ctl/Account", "")
+	if code := errCode(t, e.as(scoped, 403, "POST", "m/__ctl/Account", `{"Name":"scoped"}`)); code != "PR403-AU-0007" {
+		t.Errorf("scope: %s", code)
+	}
+	e.as(rootTok, 201, "POST", "m/__ctl/Account", `{"Name":"unscoped"}`)
+	// An ACL granting all to everyone lets anonymous callers in.
+	e.as(aclTok, 200, "ACL", "m", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:all/></D:principal><D:grant><D:privilege><p:box-read/></D:privilege></D:grant></D:ace></D:acl>`)
+	if r := e.do("GET", "m/__ctl/Box", "", "Authorization", ""); r.status != 200 {
+		t.Errorf("anonymous with all: %d %s", r.status, r.body)
+	}
+	e.as(rootTok, 403, "GET", "m/__ctl/Account", "") // the old ACL is gone
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// TestTwoUnits: a visitor from unit A reads a control object in unit B
+// once B links A's cell through ExtCell → Role, and not before.
+func TestTwoUnits(t *testing.T) {
+	a, b := newAuthEnv(t), newAuthEnv(t)
+	b.trust.Certs = append(b.trust.Certs, a.key.Cert)
+	a.must(201, "POST", "__ctl/Cell", `{"Name":"alice"}`)
+	a.must(201, "POST", "alice/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	b.must(201, "POST", "__ctl/Cell", `{"Name":"bob"}`)
+	b.must(201, "POST", "bob/__ctl/Role", `{"Name":"friend"}`)
+	b.must(200, "ACL", "bob", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>friend</D:href></D:principal><D:grant><D:privilege><p:social-read/></D:privilege></D:grant></D:ace></D:acl>`)
+	bob, alice := b.url+"bob/", a.url+"alice/"
+
+	tc := a.login("alice", "me", "password1", "p_target", bob)
+	token := tc["access_token"].(string)
+	if auth.IsLocalToken(token) || tc["p_target"] != bob {
+		t.Fatalf("transcell answer: %v", tc)
+	}
+	b.as(token, 403, "GET", "bob/__ctl/ExtCell", "")
+	// Link alice's cell to the role.
+	b.must(201, "POST", "bob/__ctl/ExtCell", `{"Url":"`+alice+`"}`)
+	b.must(204, "POST", "bob/__ctl/ExtCell('"+url.PathEscape(alice)+"')/$links/_Role", `{"uri":"`+b.url+`bob/__ctl/Role('friend')"}`)
+	b.as(token, 200, "GET", "bob/__ctl/ExtCell", "")
+	b.as(token, 403, "POST", "bob/__ctl/ExtCell", `{"Url":"https://x.example/c/"}`)
+	// The assertion grant turns it into a visitor token of bob.
+	r := b.form("bob/__token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:saml2-bearer"}, "assertion": {token}})
+	if r.status != 200 {
+		t.Fatalf("assertion grant: %d %s", r.status, r.body)
+	}
+	av := r.json(t)["access_token"].(string)
+	if !strings.HasPrefix(av, "AV~") {
+		t.Fatalf("visitor token %s", av)
+	}
+	b.as(av, 200, "GET", "bob/__ctl/Relation", "")
+	// The token was aimed at bob: another cell of unit B refuses it.
+	b.must(201, "POST", "__ctl/Cell", `{"Name":"carol"}`)
+	b.as(token, 401, "GET", "carol/__ctl/ExtCell", "")
+	// Unit A does not trust unit B: B's tokens are refused there.
+	b.must(201, "POST", "bob/__ctl/Account", `{"Name":"bo"}`, "X-Personium-Credential", "password1")
+	back := b.login("bob", "bo", "password1", "p_target", alice)["access_token"].(string)
+	a.as(back, 401, "GET", "alice/__ctl/Account", "")
+	// Unlinking takes the access away.
+	b.must(204, "DELETE", "bob/__ctl/ExtCell('"+url.PathEscape(alice)+"')/$links/_Role('friend')", "")
+	b.as(token, 403, "GET", "bob/__ctl/ExtCell", "")
+}
+
+// TestSchemaAuthentication: an app authenticates with a transcell token
+// its own cell issued to the user's cell; the token carries the schema.
+func TestSchemaAuthentication(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"app"}`)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"user"}`)
+	e.must(201, "POST", "app/__ctl/Account", `{"Name":"client"}`, "X-Personium-Credential", "password1")
+	e.must(201, "POST", "user/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	appURL, userURL := e.url+"app/", e.url+"user/"
+	secret := e.login("app", "client", "password1", "p_target", userURL)["access_token"].(string)
+	tok := e.login("user", "me", "password1", "client_id", appURL, "client_secret", secret)["access_token"].(string)
+	r := e.form("user/__introspect", url.Values{"token": {tok}}, "Authorization", "Bearer "+master)
+	m := r.json(t)
+	if m["active"] != true || m["client_id"] != appURL {
+		t.Errorf("introspection: %s", r.body)
+	}
+	// Confidential clients: the app gives its client the confidentialClient role.
+	e.must(201, "POST", "app/__ctl/Role", `{"Name":"confidentialClient"}`)
+	e.must(204, "POST", "app/__ctl/Account('client')/$links/_Role", `{"uri":"`+e.url+`app/__ctl/Role('confidentialClient')"}`)
+	e.clock.Advance(2 * time.Second)
+	secret = e.login("app", "client", "password1", "p_target", userURL)["access_token"].(string)
+	e.clock.Advance(2 * time.Second)
+	tok = e.login("user", "me", "password1", "client_id", appURL, "client_secret", secret)["access_token"].(string)
+	if m := e.form("user/__introspect", url.Values{"token": {tok}}, "Authorization", "Bearer "+master).json(t); m["client_id"] != appURL+"#c" {
+		t.Errorf("confidential: %v", m)
+	}
+	// A secret for another cell, or from another issuer, is refused.
+	e.clock.Advance(2 * time.Second)
+	r = e.form("user/__token", url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"},
+		"client_id": {e.url + "user/"}, "client_secret": {secret}})
+	if code, desc := oauthCode(t, r); code != "invalid_client" || !strings.Contains(desc, "PR400-AN-0006") {
+		t.Errorf("issuer mismatch: %s", r.body)
+	}
+	certs := e.do("GET", "user/__certs", "", "Authorization", "")
+	var jwks struct{ Keys []map[string]any }
+	if err := json.Unmarshal(certs.body, &jwks); err != nil || len(jwks.Keys) != 1 || jwks.Keys[0]["kty"] != "RSA" {
+		t.Errorf("__certs: %s", certs.body)
+	}
+	_ = io.Discard
+}
+
+// raw sends a request without following redirects and without the master token.
+func (e *env) raw(method, path, body string, hdr ...string) *resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &resp{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// TestAppLoginSequence is the sequence real Personium apps use: ROPC
+// with p_cookie → __authz code (single sign-on by the cookie) → app
+// token → authorization_code grant → __box.
+func TestAppLoginSequence(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"user"}`)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"app"}`)
+	appURL, userURL := e.url+"app/", e.url+"user/"
+	e.must(201, "POST", "app/__ctl/Account", `{"Name":"client"}`, "X-Personium-Credential", "password1")
+	e.must(201, "POST", "user/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	e.must(201, "POST", "user/__ctl/Box", `{"Name":"diary","Schema":"`+appURL+`"}`)
+
+	// 1. ROPC with p_cookie.
+	r := e.form("user/__token", url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"}, "p_cookie": {"true"}})
+	m := r.json(t)
+	peer, _ := m["p_cookie_peer"].(string)
+	var cookie *http.Cookie
+	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
+		if ck.Name == "p_cookie" {
+			cookie = ck
+		}
+	}
+	if r.status != 200 || peer == "" || cookie == nil || !cookie.HttpOnly || cookie.Path != "/user/" {
+		t.Fatalf("p_cookie login: %d %v %+v", r.status, m, cookie)
+	}
+	// The cookie works with its peer, and not without it.
+	if got := e.raw("GET", "user/__ctl/Account?p_cookie_peer="+url.QueryEscape(peer), "", "Cookie", "p_cookie="+cookie.Value); got.status != 403 {
+		t.Errorf("cookie with peer: %d %s (want 403: authenticated, no privilege)", got.status, got.body)
+	}
+	if got := e.raw("GET", "user/__ctl/Account?p_cookie_peer=wrong", "", "Cookie", "p_cookie="+cookie.Value); got.status != 401 {
+		t.Errorf("cookie with a wrong peer: %d", got.status)
+	}
+
+	// 2. __authz with the cookie: 303 to the app with a code.
+	redirect := appURL + "__/html/receive_redirect"
+	q := url.Values{"response_type": {"code"}, "client_id": {appURL}, "redirect_uri": {redirect}, "state": {"s1"}}
+	r = e.raw("GET", "user/__authz?"+q.Encode(), "", "Cookie", "p_cookie="+cookie.Value)
+	loc, _ := url.Parse(r.header.Get("Location"))
+	if r.status != 303 || loc == nil || !strings.HasPrefix(loc.String(), redirect+"?") || loc.Query().Get("state") != "s1" {
+		t.Fatalf("__authz: %d %s", r.status, r.header.Get("Location"))
+	}
+	code := loc.Query().Get("code")
+	if !strings.HasPrefix(code, "GC~") {
+		t.Fatalf("code %q", code)
+	}
+
+	// 3. The app's token for the user cell, 4. the code grant.
+	e.clock.Advance(2 * time.Second)
+	secret := e.login("app", "client", "password1", "p_target", userURL)["access_token"].(string)
+	grant := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "client_id": {appURL}, "client_secret": {secret}}
+	r = e.form("user/__token", grant)
+	if r.status != 200 {
+		t.Fatalf("code grant: %d %s", r.status, r.body)
+	}
+	appToken := r.json(t)["access_token"].(string)
+	// A code works once.
+	if r := e.form("user/__token", grant); r.status != 400 {
+		t.Errorf("replayed code: %d %s", r.status, r.body)
+	}
+
+	// 5. __box finds the app's box from the token's schema.
+	r = e.as(appToken, 200, "GET", "user/__box", "")
+	if r.json(t)["Url"] != userURL+"diary/" || r.header.Get("Location") != userURL+"diary/" {
+		t.Errorf("__box: %s %v", r.body, r.header)
+	}
+
+	// The login form, its errors and the refusals.
+	r = e.raw("GET", "user/__authz?"+q.Encode(), "")
+	if r.status != 200 || !strings.Contains(string(r.body), `name="password"`) || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
+		t.Errorf("login form: %d %s", r.status, r.body)
+	}
+	f := url.Values{"response_type": {"token"}, "client_id": {appURL}, "redirect_uri": {redirect}, "state": {"s2"},
+		"username": {"me"}, "password": {"wrong-one"}}
+	r = e.raw("POST", "user/__authz", f.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	if r.status != 200 || !strings.Contains(string(r.body), "incorrect") {
+		t.Errorf("wrong password: %d %s", r.status, r.body)
+	}
+	e.clock.Advance(2 * time.Second)
+	f.Set("password", "password1")
+	r = e.raw("POST", "user/__authz", f.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	frag, _ := url.ParseQuery(strings.SplitN(r.header.Get("Location"), "#", 2)[1])
+	if r.status != 303 || !strings.HasPrefix(frag.Get("access_token"), "AR~") || frag.Get("state") != "s2" {
+		t.Errorf("implicit flow: %d %s", r.status, r.header.Get("Location"))
+	}
+	bad := url.Values{"response_type": {"code"}, "client_id": {appURL}, "redirect_uri": {"https://evil.example/steal"}}
+	r = e.raw("GET", "user/__authz?"+bad.Encode(), "")
+	if r.status != 303 || r.header.Get("Location") != userURL+"__html/error?code=PR400-AZ-0003" {
+		t.Errorf("foreign redirect_uri: %d %s", r.status, r.header.Get("Location"))
+	}
+	f.Set("cancel_flg", "1")
+	r = e.raw("POST", "user/__authz", f.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	if !strings.Contains(r.header.Get("Location"), "error=unauthorized_client") {
+		t.Errorf("cancel: %s", r.header.Get("Location"))
+	}
+}

@@ -1,0 +1,207 @@
+package unit
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/pds"
+	"github.com/personium-go/personium/internal/perr"
+)
+
+// loginPage is the plain login form of {cell}__authz. Every value is
+// escaped by html/template.
+var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in to {{.Cell}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}
+label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
+.app{color:#555;word-break:break-all}.err{color:#b00020}button{margin-top:1rem;padding:.5rem 1.2rem}</style></head>
+<body><h1>Sign in</h1>
+<p>The application <span class="app">{{.ClientID}}</span> asks to access your data in the cell <span class="app">{{.CellURL}}</span>.</p>
+{{if .Message}}<p class="err" role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="response_type" value="{{.ResponseType}}">
+<input type="hidden" name="client_id" value="{{.ClientID}}">
+<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
+<input type="hidden" name="state" value="{{.State}}">
+<input type="hidden" name="scope" value="{{.Scope}}">
+<input type="hidden" name="expires_in" value="{{.ExpiresIn}}">
+<label for="username">User ID</label><input type="text" id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button> <button type="submit" name="cancel_flg" value="1" formnovalidate>Cancel</button>
+</form></body></html>
+`))
+
+type loginData struct {
+	Cell, CellURL, Action, Message                               string
+	ResponseType, ClientID, RedirectURI, State, Scope, ExpiresIn string
+}
+
+// authzRequest reads the parameters of __authz from a query or form.
+func authzRequest(v url.Values) *cell.AuthzRequest {
+	r := &cell.AuthzRequest{ResponseType: v.Get("response_type"), ClientID: v.Get("client_id"),
+		RedirectURI: v.Get("redirect_uri"), State: v.Get("state"), Scope: strings.Fields(v.Get("scope"))}
+	if e := v.Get("expires_in"); e != "" {
+		n, err := strconv.Atoi(e)
+		if err != nil || n < 1 {
+			r.ExpiresIn = -1
+		} else {
+			r.ExpiresIn = time.Duration(n) * time.Second
+		}
+	}
+	return r
+}
+
+// handleAuthz answers {cell}__authz: GET shows the login form, POST
+// checks it and redirects (303) with a code or a token (reference §4.4).
+func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cellOf(r)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	var v url.Values
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		v = r.URL.Query()
+	case http.MethodPost:
+		if v, err = readForm(r); err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+	default:
+		perr.Write(w, r, perr.New("PR405-MC-0001"))
+		return
+	}
+	req := authzRequest(v)
+	if err := s.cfg.Authn.ValidateAuthz(req); err != nil {
+		code := perr.CodeOf(err)
+		if code == "PR400-AZ-0002" || code == "PR400-AZ-0003" {
+			// Never redirect to an unverified URI: show the cell's error page.
+			http.Redirect(w, r, s.cellURL(c)+"__html/error?code="+url.QueryEscape(code), http.StatusSeeOther)
+			return
+		}
+		s.authzRedirectError(w, r, req, "invalid_request", code)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	if v.Get("cancel_flg") != "" {
+		s.authzRedirectError(w, r, req, "unauthorized_client", "PR401-AZ-0001")
+		return
+	}
+	if !v.Has("username") && !v.Has("password") {
+		// A p_cookie session signs the browser in without a password.
+		if ck, err := r.Cookie("p_cookie"); err == nil {
+			if res, err := s.cfg.Authn.AuthorizeCookie(r.Context(), c, req, ck.Value); err == nil {
+				http.Redirect(w, r, res.Redirect, http.StatusSeeOther)
+				return
+			}
+			s.loginForm(w, c, req, perr.Message("PS-AU-0005"))
+			return
+		}
+		s.loginForm(w, c, req, "")
+		return
+	}
+	res, err := s.cfg.Authn.Authorize(r.Context(), c, req, v.Get("username"), v.Get("password"), r.RemoteAddr)
+	switch {
+	case err == cell.PasswordChangeRequired:
+		s.loginForm(w, c, req, perr.Message("PS-AU-0006"))
+		return
+	case perr.CodeOf(err) == "PR400-AN-0017" || perr.CodeOf(err) == "PR400-AN-0016":
+		s.loginForm(w, c, req, perr.Message("PS-AU-0004"))
+		return
+	case err != nil:
+		perr.Write(w, r, err)
+		return
+	}
+	http.Redirect(w, r, res.Redirect, http.StatusSeeOther)
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, c *cell.Cell, req *cell.AuthzRequest, msg string) {
+	exp := ""
+	if req.ExpiresIn > 0 {
+		exp = strconv.Itoa(int(req.ExpiresIn / time.Second))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_ = loginPage.Execute(w, loginData{Cell: c.Name, CellURL: s.cellURL(c), Action: s.cellURL(c) + "__authz", Message: msg,
+		ResponseType: req.ResponseType, ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
+		Scope: strings.Join(req.Scope, " "), ExpiresIn: exp})
+}
+
+// authzRedirectError sends the browser back to the (verified) redirect
+// URI with an OAuth error.
+func (s *Server) authzRedirectError(w http.ResponseWriter, r *http.Request, req *cell.AuthzRequest, oauthErr, code string) {
+	q := url.Values{"error": {oauthErr}, "error_description": {perr.Message(code)}, "code": {code}}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	sep := "?"
+	if req.ResponseType == "token" {
+		sep = "#"
+	} else if strings.Contains(req.RedirectURI, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, req.RedirectURI+sep+q.Encode(), http.StatusSeeOther)
+}
+
+// handleErrorPage answers {cell}__html/error?code=…: a plain page.
+func (s *Server) handleErrorPage(w http.ResponseWriter, r *http.Request) {
+	code := r.URL.Query().Get("code")
+	msg := perr.Message("PS-ER-0002")
+	if strings.HasPrefix(code, "PR") {
+		msg = perr.Message(code)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_ = errorPage.Execute(w, struct{ Code, Message string }{code, msg})
+}
+
+var errorPage = template.Must(template.New("error").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Error</title></head>
+<body><h1>Error</h1><p>{{.Message}}</p><p><code>{{.Code}}</code></p></body></html>
+`))
+
+// handleBoxURL answers GET {cell}__box[?schema=…]: the URL of the box
+// installed for the schema of the request (or of the caller's token).
+func (s *Server) handleBoxURL(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cellOf(r)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		perr.Write(w, r, perr.New("PR405-MC-0001"))
+		return
+	}
+	p, err := s.cellPrincipal(r, c)
+	if err == nil && p.Kind == pds.Anonymous {
+		err = authError(r.Context())
+	}
+	if err != nil {
+		s.writeError(w, r, s.cellURL(c), err)
+		return
+	}
+	schema := r.URL.Query().Get("schema")
+	if schema == "" {
+		schema = p.Schema
+	}
+	name, err := s.cfg.Authn.BoxBySchema(r.Context(), c, schema)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	if name == "" {
+		perr.Write(w, r, perr.New("PR404-DV-0002", schema))
+		return
+	}
+	u := s.cellURL(c) + name + "/"
+	w.Header().Set("Location", u)
+	writeJSON(w, http.StatusOK, map[string]string{"Url": u})
+}
