@@ -36,6 +36,10 @@ type DocProvider struct {
 	Now    func() time.Time
 	NewID  func() string
 	Hooks  map[string]*Hooks // by entity type name
+	// Scope, if it has a filter for a type, limits what the provider sees
+	// of that type: lists are filtered, other entities do not exist (a
+	// unit user sees only the cells it owns).
+	Scope map[string]metastore.Expr
 }
 
 // ListRequest is a compiled list query.
@@ -148,6 +152,17 @@ func (p *DocProvider) Get(ctx context.Context, t *EntityType, kp KeyPredicate) (
 }
 
 func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[string]any) (*Entity, error) {
+	if scope := p.Scope[t.Name]; scope != nil {
+		res, err := p.Store.Query(ctx, &metastore.Query{Kind: t.Name, Cell: p.Cell, Parent: p.Parent, Limit: 1,
+			Filter: metastore.And{metastore.Cmp{Field: metastore.FieldKey, Op: metastore.Eq, Value: storeKey(t, keys)}, scope}})
+		if err != nil {
+			return nil, err
+		}
+		if len(res.Docs) == 0 {
+			return nil, perr.New("PR404-OD-0002")
+		}
+		return p.load(t, &res.Docs[0])
+	}
 	d, err := p.Store.GetKey(ctx, t.Name, p.Cell, p.Parent, storeKey(t, keys))
 	if err != nil {
 		if perr.Is(err, perr.NotExist) {
@@ -162,6 +177,13 @@ func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[stri
 func (p *DocProvider) List(ctx context.Context, t *EntityType, lr *ListRequest) ([]*Entity, int64, error) {
 	q := &metastore.Query{Kind: t.Name, Cell: p.Cell, Parent: p.Parent, Filter: lr.Filter,
 		Order: lr.Order, Text: lr.Text, Skip: lr.Skip, Limit: lr.Limit, Count: lr.Count}
+	if scope := p.Scope[t.Name]; scope != nil {
+		if q.Filter == nil {
+			q.Filter = scope
+		} else {
+			q.Filter = metastore.And{scope, q.Filter}
+		}
+	}
 	if lr.IDs != nil {
 		ids := make([]metastore.Value, len(lr.IDs))
 		for i, id := range lr.IDs {

@@ -74,6 +74,7 @@ type serveConfig struct {
 	metastore   string
 	logLevel    string
 	trusted     string
+	unitUsers   string
 }
 
 // envDefault returns the PERSONIUM_<NAME> variable, or def.
@@ -94,6 +95,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.masterToken, "master-token", envDefault("MASTER_TOKEN", ""), "unit master `token`; when empty, one is generated on first start, kept in <data>/master-token and printed once (PERSONIUM_MASTER_TOKEN)")
 	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) (PERSONIUM_METASTORE)")
 	fs.StringVar(&c.trusted, "trusted-certs", envDefault("TRUSTED_CERTS", ""), "comma-separated PEM `files` with certificates of other units whose transcell tokens this unit accepts; its own key is always trusted (PERSONIUM_TRUSTED_CERTS)")
+	fs.StringVar(&c.unitUsers, "unit-user-issuers", envDefault("UNIT_USER_ISSUERS", ""), "space- or comma-separated cell `URLs` whose transcell tokens aimed at the unit URL make unit users (personium-localunit:/cell/ allowed); their main-box role UnitAdmin makes unit administrators (PERSONIUM_UNIT_USER_ISSUERS)")
 	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: personium serve [flags]\n\nRuns a Personium unit with path-based cell URLs ({unit}{cell}/).\nStops gracefully on SIGINT or SIGTERM.\n\nFlags:\n")
@@ -172,7 +174,7 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		return err
 	}
 	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log,
-		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}})
+		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: unitUserIssuers(c.unitUsers, unitURL)})
 	if err != nil {
 		ln.Close()
 		return err
@@ -280,4 +282,20 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 		return nil, errors.New("no CERTIFICATE in the file")
 	}
 	return out, nil
+}
+
+// unitUserIssuers parses --unit-user-issuers: cell URLs, with
+// personium-localunit:/cell/ meaning a cell of this unit.
+func unitUserIssuers(list, unitURL string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if rest, ok := strings.CutPrefix(f, "personium-localunit:"); ok {
+			f = unitURL + strings.TrimPrefix(rest, "/")
+		}
+		if !strings.HasSuffix(f, "/") {
+			f += "/"
+		}
+		out = append(out, f)
+	}
+	return out
 }

@@ -118,9 +118,15 @@ func (m *Manager) Get(ctx context.Context, name string) (*Cell, error) {
 	return &Cell{ID: d.ID, Name: body.Name, Owner: body.Owner, Published: d.Published, Updated: d.Updated}, nil
 }
 
-// UnitProvider serves {unit}__ctl/Cell. owner is recorded on new cells.
-func (m *Manager) UnitProvider(owner string) *odata.DocProvider {
+// UnitProvider serves {unit}__ctl/Cell. owner is recorded on new cells;
+// with onlyOwned, the provider sees only the cells owner owns.
+func (m *Manager) UnitProvider(owner string, onlyOwned bool) *odata.DocProvider {
+	var scope map[string]metastore.Expr
+	if onlyOwned {
+		scope = map[string]metastore.Expr{"Cell": metastore.Cmp{Field: "__owner", Op: metastore.Eq, Value: owner}}
+	}
 	return &odata.DocProvider{
+		Scope: scope,
 		Store: m.Store, Schema: m.unitSchema, Now: m.now, NewID: m.NewID,
 		Hooks: map[string]*odata.Hooks{"Cell": {
 			Check: func(ctx context.Context, old, e *odata.Entity) error {

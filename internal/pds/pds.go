@@ -36,7 +36,12 @@ const (
 	UnitUser                        // a unit user (subject = owner URL)
 	Account                         // a resident account of a cell
 	Visitor                         // a visitor from another cell
+	UnitAdmin                       // a unit user token carrying the UnitAdmin role: the master's powers
 )
+
+// HasUnitPowers reports whether p may do everything on the unit: the
+// master token, or a unit administrator.
+func (p Principal) HasUnitPowers() bool { return p.Kind == UnitMaster || p.Kind == UnitAdmin }
 
 // Principal is who is asking. The zero value is an anonymous caller.
 type Principal struct {

@@ -235,7 +235,7 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		perr.Write(w, r, perr.New("PR405-MC-0001"))
 		return
 	}
-	if p := PrincipalOf(r.Context()); p.Kind != pds.UnitMaster && p.Kind != pds.UnitUser {
+	if p := PrincipalOf(r.Context()); !p.HasUnitPowers() && p.Kind != pds.UnitUser {
 		if p.Kind == pds.Anonymous {
 			s.writeError(w, r, s.cellURL(c), authError(r.Context()))
 			return

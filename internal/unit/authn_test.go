@@ -44,6 +44,13 @@ type authEnv struct {
 
 func newAuthEnv(t *testing.T) *authEnv {
 	t.Helper()
+	return newAuthEnvWith(t, nil)
+}
+
+// newAuthEnvWith lets a test adjust the unit's configuration; issuers
+// are cell names of this unit whose tokens make unit users.
+func newAuthEnvWith(t *testing.T, issuers []string) *authEnv {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := metastore.Open(context.Background(), "sqlite", filepath.Join(dir, "m.db"))
 	if err != nil {
@@ -69,8 +76,12 @@ func newAuthEnv(t *testing.T) *authEnv {
 	}
 	e.trust = &auth.TrustStore{Certs: []*x509.Certificate{e.key.Cert}}
 	authn := &cell.Authn{Cells: cells, Sealer: sealer, Key: e.key, Trust: e.trust, UnitURL: e.url, Now: ck.Now}
+	var issuerURLs []string
+	for _, c := range issuers {
+		issuerURLs = append(issuerURLs, e.url+c+"/")
+	}
 	s, err := unit.New(unit.Config{UnitURL: e.url, MasterToken: master, Cells: cells, Authn: authn,
-		Authorizer: unit.ACLAuthorizer{Cells: cells}})
+		Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: issuerURLs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,4 +546,44 @@ func TestAppLoginSequence(t *testing.T) {
 	if !strings.Contains(r.header.Get("Location"), "error=unauthorized_client") {
 		t.Errorf("cancel: %s", r.header.Get("Location"))
 	}
+}
+
+// TestUnitUsers: transcell tokens aimed at the unit from a configured
+// issuer cell make unit users, who own the cells they create and see only
+// those; the UnitAdmin role makes an administrator.
+func TestUnitUsers(t *testing.T) {
+	e := newAuthEnvWith(t, []string{"admin"})
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"admin"}`)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"stranger"}`)
+	e.must(201, "POST", "admin/__ctl/Account", `{"Name":"owner1"}`, "X-Personium-Credential", "password1")
+	e.must(201, "POST", "admin/__ctl/Account", `{"Name":"boss"}`, "X-Personium-Credential", "password1")
+	e.must(201, "POST", "admin/__ctl/Role", `{"Name":"UnitAdmin"}`)
+	e.must(204, "POST", "admin/__ctl/Account('boss')/$links/_Role", `{"uri":"`+e.url+`admin/__ctl/Role('UnitAdmin')"}`)
+	uut := e.login("admin", "owner1", "password1", "p_target", e.url)["access_token"].(string)
+
+	e.as(uut, 201, "POST", "__ctl/Cell", `{"Name":"mine"}`)
+	list := e.as(uut, 200, "GET", "__ctl/Cell", "").json(t)["d"].(map[string]any)["results"].([]any)
+	if len(list) != 1 || list[0].(map[string]any)["Name"] != "mine" {
+		t.Errorf("a unit user sees %v", list)
+	}
+	e.as(uut, 404, "GET", "__ctl/Cell('stranger')", "")
+	e.as(uut, 201, "POST", "mine/__ctl/Account", `{"Name":"a"}`)
+	if code := errCode(t, e.as(uut, 403, "GET", "stranger/__ctl/Account", "")); code != "PR403-AU-0003" {
+		t.Errorf("other's cell: %s", code)
+	}
+	e.as(uut, 403, "DELETE", "stranger", "", "X-Personium-Recursive", "true")
+	e.as(uut, 204, "DELETE", "mine", "", "X-Personium-Recursive", "true")
+
+	boss := e.login("admin", "boss", "password1", "p_target", e.url)["access_token"].(string)
+	if n := len(e.as(boss, 200, "GET", "__ctl/Cell", "").json(t)["d"].(map[string]any)["results"].([]any)); n != 2 {
+		t.Errorf("the unit admin sees %d cells, want 2", n)
+	}
+	e.as(boss, 200, "GET", "stranger/__ctl/Account", "")
+
+	// Tokens from cells that are not issuers, and cell-local tokens, are no unit user tokens.
+	e.must(201, "POST", "stranger/__ctl/Account", `{"Name":"x"}`, "X-Personium-Credential", "password1")
+	other := e.login("stranger", "x", "password1", "p_target", e.url)["access_token"].(string)
+	e.as(other, 401, "GET", "__ctl/Cell", "")
+	local := e.login("admin", "owner1", "password1")["access_token"].(string)
+	e.as(local, 401, "POST", "__ctl/Cell", `{"Name":"nope"}`)
 }

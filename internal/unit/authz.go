@@ -37,10 +37,12 @@ func (z ACLAuthorizer) Authorize(ctx context.Context, p pds.Principal, c *cell.C
 	if set == "$metadata" && !write {
 		return nil
 	}
-	switch p.Kind {
-	case pds.UnitMaster:
+	switch {
+	case p.HasUnitPowers():
 		return nil
-	case pds.UnitUser:
+	case p.Kind == pds.UnitUser:
+		// A unit user may use the unit's Cell set (scoped to the cells it
+		// owns) and everything in the cells it owns.
 		if c == nil || (c.Owner != "" && c.Owner == p.Subject) {
 			return nil
 		}
@@ -68,10 +70,10 @@ func (z ACLAuthorizer) Authorize(ctx context.Context, p pds.Principal, c *cell.C
 
 // CellPrivilege checks that p holds the cell-level privilege want on c.
 func (z ACLAuthorizer) CellPrivilege(ctx context.Context, p pds.Principal, c *cell.Cell, want pds.Privilege) error {
-	switch p.Kind {
-	case pds.UnitMaster:
+	switch {
+	case p.HasUnitPowers():
 		return nil
-	case pds.UnitUser:
+	case p.Kind == pds.UnitUser:
 		if c.Owner != "" && c.Owner == p.Subject {
 			return nil
 		}

@@ -38,7 +38,7 @@ func (MasterOnly) Authorize(ctx context.Context, p pds.Principal, c *cell.Cell, 
 		return nil
 	}
 	switch p.Kind {
-	case pds.UnitMaster, pds.UnitUser:
+	case pds.UnitMaster, pds.UnitAdmin, pds.UnitUser:
 		return nil
 	case pds.Anonymous:
 		return authError(ctx)
@@ -106,7 +106,7 @@ func (s *Server) handleUnitCtl(w http.ResponseWriter, r *http.Request) {
 	p := PrincipalOf(r.Context())
 	svc := &odata.Service{
 		Schema:   s.cfg.Cells.UnitSchema(),
-		Provider: s.cfg.Cells.UnitProvider(p.Subject),
+		Provider: s.cfg.Cells.UnitProvider(p.Subject, p.Kind == pds.UnitUser),
 		Base:     s.cfg.UnitURL + "__ctl/",
 		Limits:   odata.DefaultLimits,
 		Authorize: func(ctx context.Context, set string, write bool) error {
@@ -191,8 +191,13 @@ func (s *Server) handleCellRoot(w http.ResponseWriter, r *http.Request) {
 		}
 		s.setCellACL(w, r, c, p)
 	case http.MethodDelete:
+		// The unit master, a unit admin, or the unit user owning the cell.
 		p := PrincipalOf(r.Context())
-		if err := s.authz.Authorize(r.Context(), p, nil, "Cell", true); err != nil {
+		target := c
+		if p.Kind == pds.Anonymous {
+			target = nil
+		}
+		if err := s.authz.Authorize(r.Context(), p, target, "Cell", true); err != nil {
 			s.writeError(w, r, s.cfg.UnitURL, err)
 			return
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/personium-go/personium/internal/auth"
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/pds"
 	"github.com/personium-go/personium/internal/perr"
@@ -46,6 +47,11 @@ type Config struct {
 	Authorizer Authorizer
 	// Authn issues and verifies cell tokens; nil: only the master token works.
 	Authn *cell.Authn
+	// UnitUserIssuers are the cells (URLs ending in /) whose transcell
+	// tokens aimed at the unit URL make their subject a unit user
+	// (reference §2.1); a token holding the issuer's main-box role
+	// UnitAdmin makes a unit administrator.
+	UnitUserIssuers []string
 }
 
 // Server serves a unit. Build it with New.
@@ -148,12 +154,48 @@ func (s *Server) authenticate(r *http.Request) (pds.Principal, authState) {
 	}
 	token = strings.TrimSpace(token)
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.MasterToken)) != 1 {
-		return pds.Principal{}, authInvalid
+		return s.unitUser(r, token)
 	}
 	if owner := r.Header.Get("X-Personium-Unit-User"); owner != "" {
 		return pds.Principal{Kind: pds.UnitUser, Subject: owner}, authOK
 	}
 	return pds.Principal{Kind: pds.UnitMaster}, authOK
+}
+
+// unitUser recognises a unit user token: a transcell token aimed at the
+// unit URL and issued by one of the configured issuer cells. Any other
+// token is left for the cell it is presented to (authInvalid here).
+func (s *Server) unitUser(r *http.Request, token string) (pds.Principal, authState) {
+	if s.cfg.Authn == nil || len(s.cfg.UnitUserIssuers) == 0 || auth.IsLocalToken(token) {
+		return pds.Principal{}, authInvalid
+	}
+	tc, err := auth.ParseTransCell(token, s.cfg.Authn.Trust, time.Now())
+	if err != nil || tc.Target != s.cfg.UnitURL {
+		return pds.Principal{}, authInvalid
+	}
+	trusted := false
+	for _, iss := range s.cfg.UnitUserIssuers {
+		if iss == tc.Issuer {
+			trusted = true
+		}
+	}
+	if !trusted {
+		return pds.Principal{}, authInvalid
+	}
+	admin := false
+	for _, role := range tc.Roles {
+		if role == tc.Issuer+"__role/__/UnitAdmin" {
+			admin = true
+		}
+	}
+	owner := r.Header.Get("X-Personium-Unit-User")
+	switch {
+	case admin && owner == "":
+		return pds.Principal{Kind: pds.UnitAdmin, Subject: tc.Subject, Roles: tc.Roles}, authOK
+	case admin:
+		return pds.Principal{Kind: pds.UnitUser, Subject: owner}, authOK
+	}
+	return pds.Principal{Kind: pds.UnitUser, Subject: tc.Subject, Roles: tc.Roles}, authOK
 }
 
 // ServeHTTP applies the cross-cutting behaviour and routes the request.
