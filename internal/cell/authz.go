@@ -39,7 +39,7 @@ func (a *Authn) ValidateAuthz(r *AuthzRequest) error {
 		!strings.HasPrefix(r.RedirectURI, r.ClientID) {
 		return perr.New("PR400-AZ-0003")
 	}
-	if r.ResponseType != "code" && r.ResponseType != "token" {
+	if r.ResponseType != "code" && r.ResponseType != "token" && !(r.ResponseType == "id_token" && hasScope(r.Scope, "openid")) {
 		return perr.New("PR400-AZ-0001")
 	}
 	if r.ExpiresIn < 0 || r.ExpiresIn > MaxAccessLife {
@@ -100,6 +100,17 @@ func (a *Authn) authzRedirect(ctx context.Context, c *Cell, r *AuthzRequest, pc 
 		life = DefaultAccessLife
 	}
 	q := url.Values{}
+	if r.ResponseType == "id_token" {
+		idt, err := a.idToken(c, pc.subject, r.ClientID, now)
+		if err != nil {
+			return nil, err
+		}
+		q.Set("id_token", idt)
+		if r.State != "" {
+			q.Set("state", r.State)
+		}
+		return &AuthzResult{Redirect: r.RedirectURI + "#" + q.Encode()}, nil
+	}
 	if r.ResponseType == "code" {
 		code, err := a.seal(&auth.LocalToken{Type: auth.GrantCode, Issuer: a.CellURL(c), Subject: pc.subject,
 			Schema: r.ClientID, Scope: scopeOrDefault(r.Scope), Roles: roles, Target: r.RedirectURI,
@@ -178,8 +189,28 @@ func (a *Authn) codeGrant(ctx context.Context, c *Cell, req *TokenRequest, schem
 		return nil, err
 	}
 	resp := &TokenResponse{}
+	if hasScope(t.Scope, "openid") {
+		if resp.IDToken, err = a.idToken(c, t.Subject, t.Schema, a.now()); err != nil {
+			return nil, err
+		}
+	}
 	base := &auth.LocalToken{Issuer: a.CellURL(c), Subject: t.Subject, Schema: schema, Scope: t.Scope, Roles: roles, AuthTime: t.AuthTime}
 	return resp, a.issue(c, req, resp, base, auth.ResidentAccess, auth.ResidentRefresh)
+}
+
+// idToken is an OpenID Connect ID token of c for subject, for the app client.
+func (a *Authn) idToken(c *Cell, subject, client string, now time.Time) (string, error) {
+	return a.Key.SignIDToken(&auth.IDToken{Issuer: a.CellURL(c), Subject: subject, Audience: client,
+		IssuedAt: now, Expires: now.Add(DefaultAccessLife)})
+}
+
+func hasScope(scope []string, s string) bool {
+	for _, x := range scope {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // CookiePrincipal resolves a p_cookie session: the cookie value and the

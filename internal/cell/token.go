@@ -53,6 +53,7 @@ type TokenResponse struct {
 	FailedCount       *int64 `json:"failed_count,omitempty"`
 	URL               string `json:"url,omitempty"` // password change: where to change it
 	CookiePeer        string `json:"p_cookie_peer,omitempty"`
+	IDToken           string `json:"id_token,omitempty"` // code flow with scope openid
 	// Cookie is the value of the p_cookie cookie to set, "" if none.
 	Cookie string `json:"-"`
 }

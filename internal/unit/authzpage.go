@@ -143,7 +143,7 @@ func (s *Server) authzRedirectError(w http.ResponseWriter, r *http.Request, req 
 		q.Set("state", req.State)
 	}
 	sep := "?"
-	if req.ResponseType == "token" {
+	if req.ResponseType == "token" || req.ResponseType == "id_token" {
 		sep = "#"
 	} else if strings.Contains(req.RedirectURI, "?") {
 		sep = "&"
