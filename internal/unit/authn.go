@@ -67,15 +67,27 @@ func writeOAuthError(w http.ResponseWriter, c *cell.Cell, cellURL string, err er
 	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
 }
 
-// handleToken answers POST {cell}__token (reference §4.2).
-func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+// cellEndpoint starts a handler of a cell-level endpoint: it loads the
+// cell and checks the method, writing the error itself when either fails.
+func (s *Server) cellEndpoint(w http.ResponseWriter, r *http.Request, methods ...string) (*cell.Cell, bool) {
 	c, err := s.cellOf(r)
 	if err != nil {
 		perr.Write(w, r, err)
-		return
+		return nil, false
 	}
-	if r.Method != http.MethodPost {
-		perr.Write(w, r, perr.New("PR405-MC-0001"))
+	for _, m := range methods {
+		if r.Method == m {
+			return c, true
+		}
+	}
+	perr.Write(w, r, perr.New("PR405-MC-0001"))
+	return nil, false
+}
+
+// handleToken answers POST {cell}__token (reference §4.2).
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.cellEndpoint(w, r, http.MethodPost)
+	if !ok {
 		return
 	}
 	cellURL := s.cellURL(c)
@@ -177,13 +189,8 @@ func readForm(r *http.Request) (url.Values, error) {
 // handleMyPassword answers PUT {cell}__mypassword: an account changes its
 // own password with a resident or password-change token.
 func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cellOf(r)
-	if err != nil {
-		perr.Write(w, r, err)
-		return
-	}
-	if r.Method != http.MethodPut {
-		perr.Write(w, r, perr.New("PR405-MC-0001"))
+	c, ok := s.cellEndpoint(w, r, http.MethodPut)
+	if !ok {
 		return
 	}
 	token, ok := bearer(r)
@@ -210,12 +217,7 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) {
 
 // handleCerts answers GET {cell}__certs: the unit key as a JWKS.
 func (s *Server) handleCerts(w http.ResponseWriter, r *http.Request) {
-	if _, err := s.cellOf(r); err != nil {
-		perr.Write(w, r, err)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		perr.Write(w, r, perr.New("PR405-MC-0001"))
+	if _, ok := s.cellEndpoint(w, r, http.MethodGet, http.MethodHead); !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -226,13 +228,8 @@ func (s *Server) handleCerts(w http.ResponseWriter, r *http.Request) {
 // handleIntrospect answers POST {cell}__introspect (RFC 7662) for the
 // unit master and unit users.
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cellOf(r)
-	if err != nil {
-		perr.Write(w, r, err)
-		return
-	}
-	if r.Method != http.MethodPost {
-		perr.Write(w, r, perr.New("PR405-MC-0001"))
+	c, ok := s.cellEndpoint(w, r, http.MethodPost)
+	if !ok {
 		return
 	}
 	if p := PrincipalOf(r.Context()); !p.HasUnitPowers() && p.Kind != pds.UnitUser {

@@ -171,13 +171,8 @@ var errorPage = template.Must(template.New("error").Parse(`<!DOCTYPE html>
 // handleBoxURL answers GET {cell}__box[?schema=…]: the URL of the box
 // installed for the schema of the request (or of the caller's token).
 func (s *Server) handleBoxURL(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cellOf(r)
-	if err != nil {
-		perr.Write(w, r, err)
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		perr.Write(w, r, perr.New("PR405-MC-0001"))
+	c, ok := s.cellEndpoint(w, r, http.MethodGet, http.MethodHead)
+	if !ok {
 		return
 	}
 	p, err := s.cellPrincipal(r, c)
