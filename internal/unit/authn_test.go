@@ -587,3 +587,32 @@ func TestUnitUsers(t *testing.T) {
 	local := e.login("admin", "owner1", "password1")["access_token"].(string)
 	e.as(local, 401, "POST", "__ctl/Cell", `{"Name":"nope"}`)
 }
+
+// TestACLBadInputChangesNothing: refused ACL bodies leave the ACL as it was
+// and echo nothing of the credentials.
+func TestACLBadInputChangesNothing(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	good := `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:all/></D:principal><D:grant><D:privilege><p:box-read/></D:privilege></D:grant></D:ace></D:acl>`
+	e.must(200, "ACL", "c", good)
+	for name, body := range map[string]string{
+		"DTD":             `<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><D:acl xmlns:D="DAV:">&e;</D:acl>`,
+		"unknown priv":    `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:all/></D:principal><D:grant><D:privilege><p:everything/></D:privilege></D:grant></D:ace></D:acl>`,
+		"other cell role": `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>https://evil.example/cell/__role/__/r</D:href></D:principal><D:grant><D:privilege><p:root/></D:privilege></D:grant></D:ace></D:acl>`,
+		"malformed":       `<D:acl xmlns:D="DAV:"><D:ace>`,
+		"oversized":       `<D:acl xmlns:D="DAV:">` + strings.Repeat("<!-- padding -->", 10000) + `</D:acl>`,
+	} {
+		r := e.do("ACL", "c", body)
+		want := 400
+		if name == "oversized" {
+			want = 413
+		}
+		if r.status != want || strings.Contains(string(r.body), master) || strings.Contains(string(r.body), "passwd") {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+	// The good ACL still holds: anonymous callers may list boxes.
+	if r := e.do("GET", "c/__ctl/Box", "", "Authorization", ""); r.status != 200 {
+		t.Errorf("ACL changed by a refused body: %d", r.status)
+	}
+}
