@@ -616,3 +616,24 @@ func TestACLBadInputChangesNothing(t *testing.T) {
 		t.Errorf("ACL changed by a refused body: %d", r.status)
 	}
 }
+
+func TestRoleResources(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Box", `{"Name":"b"}`)
+	e.must(201, "POST", "c/__ctl/Role", `{"Name":"r1","_Box.Name":"b"}`)
+	e.must(201, "POST", "c/__ctl/Role", `{"Name":"top"}`)
+	if got := e.must(200, "GET", "c/__role/", "").json(t)["boxes"]; len(got.([]any)) != 2 {
+		t.Errorf("boxes %v", got)
+	}
+	if got := e.must(200, "GET", "c/__role/b/", "").json(t)["roles"].([]any); len(got) != 1 || got[0] != e.url+"c/__role/b/r1" {
+		t.Errorf("roles of b %v", got)
+	}
+	e.must(200, "GET", "c/__role/b/r1", "")
+	e.must(200, "GET", "c/__role/__/top", "")
+	e.must(404, "GET", "c/__role/b/top", "")
+	e.must(404, "GET", "c/__role/nobox/", "")
+	if r := e.do("GET", "c/__role/b/r1", "", "Authorization", ""); r.status != 401 {
+		t.Errorf("anonymous: %d", r.status)
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/pds"
 	"github.com/personium-go/personium/internal/perr"
+	"github.com/personium-go/personium/odata"
 )
 
 // loginPage is the plain login form of {cell}__authz. Every value is
@@ -199,4 +201,70 @@ func (s *Server) handleBoxURL(w http.ResponseWriter, r *http.Request) {
 	u := s.cellURL(c) + name + "/"
 	w.Header().Set("Location", u)
 	writeJSON(w, http.StatusOK, map[string]string{"Url": u})
+}
+
+// handleRoles answers GET on role resource URLs (reference §1.3):
+// {cell}__role/ lists the boxes that have roles ("__" is the main box),
+// {cell}__role/{box}/ the roles of a box, {cell}__role/{box}/{role} one
+// role; each needs auth-read. Personium answers these with placeholder
+// text; here they say what exists, as JSON, so role URLs resolve.
+func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.cellEndpoint(w, r, http.MethodGet, http.MethodHead)
+	if !ok {
+		return
+	}
+	p, err := s.cellPrincipal(r, c)
+	if err == nil {
+		err = s.cellPriv(r, c, p, "auth-read")
+	}
+	if err != nil {
+		s.writeError(w, r, s.cellURL(c), err)
+		return
+	}
+	rest := strings.Trim(strings.TrimPrefix(r.URL.Path, "/"+c.Name+"/__role"), "/")
+	box, role, _ := strings.Cut(rest, "/")
+	ctx := r.Context()
+	prov := s.cfg.Cells.CtlProvider(c)
+	roleType := s.cfg.Cells.CellSchema().Type("Role")
+	var boxVal any = box
+	if box == string(pds.MainBox) {
+		boxVal = nil
+	}
+	switch {
+	case box == "":
+		boxes, _, err := prov.List(ctx, s.cfg.Cells.CellSchema().Type("Box"), &odata.ListRequest{Limit: -1})
+		if err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+		names := []string{string(pds.MainBox)}
+		for _, b := range boxes {
+			names = append(names, b.Props["Name"].(string))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"boxes": names})
+	case role == "":
+		if boxVal != nil {
+			if _, err := prov.Get(ctx, s.cfg.Cells.CellSchema().Type("Box"), odata.KeyPredicate{{Value: box}}); err != nil {
+				perr.Write(w, r, perr.New("PR404-DV-0002", s.cellURL(c)+box))
+				return
+			}
+		}
+		roles, _, err := prov.List(ctx, roleType, &odata.ListRequest{Limit: -1,
+			Filter: metastore.Cmp{Field: "_Box.Name", Op: metastore.Eq, Value: boxVal}})
+		if err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+		var urls []string
+		for _, ro := range roles {
+			urls = append(urls, s.cellURL(c)+"__role/"+box+"/"+ro.Props["Name"].(string))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"box": box, "roles": urls})
+	default:
+		if _, err := prov.Get(ctx, roleType, odata.KeyPredicate{{Name: "Name", Value: role}, {Name: "_Box.Name", Value: boxVal}}); err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"role": role, "box": box, "url": s.cellURL(c) + "__role/" + box + "/" + role})
+	}
 }

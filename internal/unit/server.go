@@ -101,6 +101,7 @@ func (s *Server) routes() {
 		r.Path("/{cell}/__authz").HandlerFunc(s.handleAuthz)
 		r.Path("/{cell}/__html/error").HandlerFunc(s.handleErrorPage)
 		r.Path("/{cell}/__box").HandlerFunc(s.handleBoxURL)
+		r.PathPrefix("/{cell}/__role").HandlerFunc(s.handleRoles)
 	}
 	r.PathPrefix("/{cell}/__ctl/").HandlerFunc(s.handleCellCtl)
 	r.Path("/{cell}/__ctl").HandlerFunc(s.handleCellCtl)
