@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,8 @@ type serveConfig struct {
 	logLevel    string
 	trusted     string
 	unitUsers   string
+	lockCount   int
+	lockTime    time.Duration
 }
 
 // envDefault returns the PERSONIUM_<NAME> variable, or def.
@@ -83,6 +86,34 @@ func envDefault(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envInt and envDuration read PERSONIUM_<NAME> as a number or a
+// duration; a malformed value is reported and the default kept.
+func envInt(name string, def int) int {
+	v, ok := os.LookupEnv("PERSONIUM_" + name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "personium: ignoring PERSONIUM_%s=%q: not a number\n", name, v)
+		return def
+	}
+	return n
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv("PERSONIUM_" + name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "personium: ignoring PERSONIUM_%s=%q: not a duration\n", name, v)
+		return def
+	}
+	return d
 }
 
 func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
@@ -96,6 +127,8 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) (PERSONIUM_METASTORE)")
 	fs.StringVar(&c.trusted, "trusted-certs", envDefault("TRUSTED_CERTS", ""), "comma-separated PEM `files` with certificates of other units whose transcell tokens this unit accepts; its own key is always trusted (PERSONIUM_TRUSTED_CERTS)")
 	fs.StringVar(&c.unitUsers, "unit-user-issuers", envDefault("UNIT_USER_ISSUERS", ""), "space- or comma-separated cell `URLs` whose transcell tokens aimed at the unit URL make unit users (personium-localunit:/cell/ allowed); their main-box role UnitAdmin makes unit administrators (PERSONIUM_UNIT_USER_ISSUERS)")
+	fs.IntVar(&c.lockCount, "account-lock-count", envInt("ACCOUNT_LOCK_COUNT", 0), "failed password attempts in a row that lock an account; 0: no lock beyond the one second after each failure (PERSONIUM_ACCOUNT_LOCK_COUNT)")
+	fs.DurationVar(&c.lockTime, "account-lock-time", envDuration("ACCOUNT_LOCK_TIME", 30*time.Minute), "how long a locked account stays locked (PERSONIUM_ACCOUNT_LOCK_TIME)")
 	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: personium serve [flags]\n\nRuns a Personium unit with path-based cell URLs ({unit}{cell}/).\nStops gracefully on SIGINT or SIGTERM.\n\nFlags:\n")
@@ -122,6 +155,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
 	if err := runServer(c, log, stdout); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
@@ -253,7 +287,8 @@ func newAuthn(c *serveConfig, cells *cell.Manager, unitURL string) (*cell.Authn,
 		}
 		trust.Certs = append(trust.Certs, certs...)
 	}
-	return &cell.Authn{Cells: cells, Sealer: sealer, Key: key, Trust: trust, UnitURL: unitURL}, nil
+	return &cell.Authn{Cells: cells, Sealer: sealer, Key: key, Trust: trust, UnitURL: unitURL,
+		LockCount: c.lockCount, LockTime: c.lockTime}, nil
 }
 
 // readCerts reads every CERTIFICATE block of a PEM file.

@@ -41,6 +41,11 @@ type Authn struct {
 	UnitURL string           // ends in "/"
 	Now     func() time.Time
 	Rand    io.Reader
+	// LockCount failed password attempts in a row lock an account for
+	// LockTime (every attempt refused, the right password included);
+	// 0 turns the lock off, as in Personium's default configuration.
+	LockCount int
+	LockTime  time.Duration
 }
 
 func (a *Authn) now() time.Time {

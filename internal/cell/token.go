@@ -193,7 +193,9 @@ func (a *Authn) checkPassword(ctx context.Context, c *Cell, username, password, 
 		return nil, err
 	}
 	now := a.now()
-	if hist.LastFailed > 0 && now.Sub(time.UnixMilli(hist.LastFailed)) < validAuthnInterval {
+	lastFailed := now.Sub(time.UnixMilli(hist.LastFailed))
+	locked := a.LockCount > 0 && hist.Failed >= int64(a.LockCount) && lastFailed < a.LockTime
+	if hist.LastFailed > 0 && (lastFailed < validAuthnInterval || locked) {
 		// Locked for a moment after a failure: refused even with the right password.
 		hist.Failed++
 		hist.LastFailed = now.UnixMilli()

@@ -3,6 +3,7 @@ package perr
 import (
 	"encoding/json"
 	"encoding/xml"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -21,8 +22,18 @@ type message struct {
 // and a JSON body (XML when the request prefers application/xml).
 // Errors without a code are replaced by Public(err) so that causes never
 // leak to the client.
+//
+// Server-side failures (5xx) are logged with their cause through
+// slog.Default: the client sees the code only, the operator the reason.
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	e := Public(err)
+	if e.Status() >= 500 {
+		path := ""
+		if r != nil {
+			path = r.URL.Path
+		}
+		slog.Default().Error("request failed", "code", e.Code, "path", path, "err", err)
+	}
 	msg := e.Message()
 	h := w.Header()
 	h.Del("ETag")
