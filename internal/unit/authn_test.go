@@ -40,6 +40,7 @@ type authEnv struct {
 	clock *clock
 	key   *auth.UnitKey
 	trust *auth.TrustStore
+	authn *cell.Authn
 }
 
 func newAuthEnv(t *testing.T) *authEnv {
@@ -76,6 +77,7 @@ func newAuthEnvWith(t *testing.T, issuers []string) *authEnv {
 	}
 	e.trust = &auth.TrustStore{Certs: []*x509.Certificate{e.key.Cert}}
 	authn := &cell.Authn{Cells: cells, Sealer: sealer, Key: e.key, Trust: e.trust, UnitURL: e.url, Now: ck.Now}
+	e.authn = authn
 	var issuerURLs []string
 	for _, c := range issuers {
 		issuerURLs = append(issuerURLs, e.url+c+"/")
@@ -636,4 +638,76 @@ func TestRoleResources(t *testing.T) {
 	if r := e.do("GET", "c/__role/b/r1", "", "Authorization", ""); r.status != 401 {
 		t.Errorf("anonymous: %d", r.status)
 	}
+}
+
+// TestCellPropfindAndProppatch: PROPFIND {cell} needs propfind; the ACL
+// shows only with acl-read; current-user-privilege-set says what the
+// caller may do; Depth 1 lists boxes; PROPPATCH is for unit users only.
+func TestCellPropfindAndProppatch(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Box", `{"Name":"b1"}`)
+	e.must(201, "POST", "c/__ctl/Role", `{"Name":"viewer"}`)
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"v"}`, "X-Personium-Credential", "password1")
+	e.must(204, "POST", "c/__ctl/Account('v')/$links/_Role", `{"uri":"`+e.url+`c/__ctl/Role('viewer')"}`)
+	e.must(200, "ACL", "c", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>viewer</D:href></D:principal><D:grant><D:privilege><p:propfind/></D:privilege><D:privilege><p:auth-read/></D:privilege></D:grant></D:ace></D:acl>`)
+
+	r := e.must(207, "PROPFIND", "c", "", "Depth", "1")
+	body := string(r.body)
+	for _, want := range []string{"<D:href>" + e.url + "c/</D:href>", "<p:cellstatus>normal</p:cellstatus>",
+		`xml:base="` + e.url + `c/__role/__/"`, "<D:href>viewer</D:href>", "<D:href>" + e.url + "c/b1/</D:href>",
+		"<D:href>" + e.url + "c/__/</D:href>", "<p:root/>", "<p:auth-read/>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("master PROPFIND lacks %s:\n%s", want, body)
+		}
+	}
+	tok := e.login("c", "v", "password1")["access_token"].(string)
+	body = string(e.as(tok, 207, "PROPFIND", "c", "", "Depth", "0").body)
+	if strings.Contains(body, "<D:acl") || strings.Contains(body, "<p:root/>") || strings.Contains(body, "b1/") ||
+		!strings.Contains(body, "<p:propfind/>") || !strings.Contains(body, "<p:auth-read/>") {
+		t.Errorf("viewer PROPFIND (no acl-read, Depth 0):\n%s", body)
+	}
+	e.as(tok, 403, "PROPPATCH", "c", `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><p:relayhtmlurl>x</p:relayhtmlurl></D:prop></D:set></D:propertyupdate>`)
+	e.must(400, "PROPFIND", "c", "", "Depth", "2")
+	e.must(403, "PROPFIND", "c", "", "Depth", "infinity")
+
+	// PROPPATCH sets and removes dead properties; live ones are protected.
+	e.must(207, "PROPPATCH", "c", `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns" xmlns:Z="urn:z"><D:set><D:prop><p:relayhtmlurl>https://app.example/home.html</p:relayhtmlurl><Z:note><Z:b>bold</Z:b></Z:note></D:prop></D:set></D:propertyupdate>`)
+	body = string(e.must(207, "PROPFIND", "c", "").body)
+	if !strings.Contains(body, "https://app.example/home.html</p:relayhtmlurl>") || !strings.Contains(body, "bold") {
+		t.Errorf("dead properties not kept:\n%s", body)
+	}
+	r = e.must(207, "PROPPATCH", "c", `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype/><p:x>1</p:x></D:prop></D:set></D:propertyupdate>`)
+	if !strings.Contains(string(r.body), "403") || !strings.Contains(string(r.body), "424") {
+		t.Errorf("protected property: %s", r.body)
+	}
+	if strings.Contains(string(e.must(207, "PROPFIND", "c", "").body), "<p:x>") {
+		t.Error("a failed PROPPATCH changed something")
+	}
+	e.must(207, "PROPPATCH", "c", `<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:remove><D:prop><Z:note/></D:prop></D:remove></D:propertyupdate>`)
+	if strings.Contains(string(e.must(207, "PROPFIND", "c", "").body), "bold") {
+		t.Error("removed property still there")
+	}
+	e.must(400, "PROPPATCH", "c", `<!DOCTYPE x [<!ENTITY a "b">]><D:propertyupdate xmlns:D="DAV:"/>`)
+}
+
+func TestAccountLockOut(t *testing.T) {
+	e := newAuthEnv(t)
+	e.authn.LockCount, e.authn.LockTime = 3, 10*time.Minute
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	bad := url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"guess-guess"}}
+	for i := 0; i < 3; i++ {
+		e.clock.Advance(2 * time.Second)
+		if r := e.form("c/__token", bad); r.status != 400 {
+			t.Fatalf("attempt %d: %d", i, r.status)
+		}
+	}
+	e.clock.Advance(5 * time.Minute)
+	good := url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"}}
+	if r := e.form("c/__token", good); r.status != 400 {
+		t.Errorf("locked account logged in: %d", r.status)
+	}
+	e.clock.Advance(11 * time.Minute)
+	e.login("c", "me", "password1")
 }

@@ -110,3 +110,26 @@ func scopeAllows(scope []string, want pds.Privilege) bool {
 	}
 	return false
 }
+
+// CellPrivilegeSet is what p may do at cell level on c, every implied
+// privilege included: the RFC 3744 current-user-privilege-set of the
+// cell (Personium issue 46). The unit master, unit admins and the owning
+// unit user hold root.
+func (z ACLAuthorizer) CellPrivilegeSet(ctx context.Context, p pds.Principal, c *cell.Cell) ([]pds.Privilege, error) {
+	held := []pds.Privilege{acl.CellRoot}
+	scope := []string(nil)
+	if !p.HasUnitPowers() && !(p.Kind == pds.UnitUser && c.Owner != "" && c.Owner == p.Subject) {
+		a, err := z.Cells.CellACL(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		held, scope = acl.Privileges(acl.Requester{Roles: p.Roles}, a), p.Scope
+	}
+	var out []pds.Privilege
+	for _, priv := range acl.Expand(acl.CellLevel, held) {
+		if lvl, ok := acl.LevelOf(priv); ok && lvl == acl.CellLevel && scopeAllows(scope, priv) {
+			out = append(out, priv)
+		}
+	}
+	return out, nil
+}

@@ -183,13 +183,20 @@ func (s *Server) handleCellRoot(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		s.cellMetadata(w, r, c)
-	case "ACL":
+	case "ACL", "PROPFIND", "PROPPATCH":
 		p, err := s.cellPrincipal(r, c)
 		if err != nil {
 			s.writeError(w, r, s.cellURL(c), err)
 			return
 		}
-		s.setCellACL(w, r, c, p)
+		switch r.Method {
+		case "ACL":
+			s.setCellACL(w, r, c, p)
+		case "PROPFIND":
+			s.propfindCell(w, r, c, p)
+		default:
+			s.proppatchCell(w, r, c, p)
+		}
 	case http.MethodDelete:
 		// The unit master, a unit admin, or the unit user owning the cell.
 		p := PrincipalOf(r.Context())

@@ -283,7 +283,7 @@ func (s *Server) options(w http.ResponseWriter, r *http.Request, state authState
 		_, sub, _ := strings.Cut(rest, "/")
 		switch {
 		case sub == "":
-			allow = "OPTIONS, GET, DELETE"
+			allow = "OPTIONS, GET, DELETE, PROPFIND, PROPPATCH, ACL"
 		case sub == "__ctl" || strings.HasPrefix(sub, "__ctl/"):
 			allow = odata.AllowedMethods(strings.TrimPrefix(strings.TrimPrefix(sub, "__ctl"), "/"))
 		}

@@ -1,0 +1,101 @@
+package cell
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+
+	"github.com/personium-go/personium/dav"
+	"github.com/personium-go/personium/internal/metastore"
+	"github.com/personium-go/personium/internal/perr"
+)
+
+// KindCellProps is the document kind of a cell's dead properties (set
+// by PROPPATCH {cell}: p:relayhtmlurl, p:authorizationhtmlurl, …).
+const (
+	KindCellProps = "CellProps"
+	cellPropsKey  = "props"
+)
+
+type storedProp struct {
+	Space string     `json:"s"`
+	Local string     `json:"l"`
+	XML   string     `json:"x"`
+	Attr  []xml.Attr `json:"a,omitempty"`
+}
+
+// CellProps returns the dead properties of cell c, in the order they were set.
+func (m *Manager) CellProps(ctx context.Context, c *Cell) ([]dav.Property, error) {
+	props, _, err := m.cellProps(ctx, c)
+	return props, err
+}
+
+func (m *Manager) cellProps(ctx context.Context, c *Cell) ([]dav.Property, *metastore.Doc, error) {
+	d, err := m.Store.GetKey(ctx, KindCellProps, c.ID, "", cellPropsKey)
+	if perr.Is(err, perr.NotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var stored struct{ Props []storedProp }
+	if err := json.Unmarshal(d.Body, &stored); err != nil {
+		return nil, nil, perr.Errorf(perr.Internal, "cell: corrupt properties of %s: %v", c.Name, err)
+	}
+	props := make([]dav.Property, len(stored.Props))
+	for i, s := range stored.Props {
+		props[i] = dav.Property{Name: xml.Name{Space: s.Space, Local: s.Local}, InnerXML: []byte(s.XML), Attr: s.Attr}
+	}
+	return props, d, nil
+}
+
+// PatchCellProps applies PROPPATCH operations to the dead properties of
+// c, in order, all or nothing. A concurrent patch makes it fail with
+// PR503-DV-0001 rather than lose either.
+func (m *Manager) PatchCellProps(ctx context.Context, c *Cell, ops []dav.PatchOp) error {
+	props, cur, err := m.cellProps(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, op := range ops {
+		for _, p := range op.Props {
+			i := indexProp(props, p.Name)
+			switch {
+			case op.Remove && i >= 0:
+				props = append(props[:i], props[i+1:]...)
+			case op.Remove:
+			case i >= 0:
+				props[i] = p
+			default:
+				props = append(props, p)
+			}
+		}
+	}
+	stored := make([]storedProp, len(props))
+	for i, p := range props {
+		stored[i] = storedProp{Space: p.Name.Space, Local: p.Name.Local, XML: string(p.InnerXML), Attr: p.Attr}
+	}
+	body, _ := json.Marshal(struct{ Props []storedProp }{stored})
+	now := m.now().UnixMilli()
+	if cur == nil {
+		_, err = m.Store.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: m.NewID(),
+			Kind: KindCellProps, Cell: c.ID, Key: cellPropsKey, Body: body, Published: now, Updated: now}})
+	} else {
+		d := *cur
+		d.Body, d.Updated = body, now
+		_, err = m.Store.Apply(ctx, metastore.Op{Type: metastore.Update, Doc: d, IfVersion: cur.Version})
+	}
+	if perr.Is(err, perr.Exist) || perr.Is(err, perr.PreconditionFailed) {
+		return perr.New("PR503-DV-0001")
+	}
+	return err
+}
+
+func indexProp(props []dav.Property, n xml.Name) int {
+	for i, p := range props {
+		if p.Name == n {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,218 @@
+package unit
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/personium-go/personium/acl"
+	"github.com/personium-go/personium/dav"
+	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/pds"
+	"github.com/personium-go/personium/internal/perr"
+	"github.com/personium-go/personium/odata"
+)
+
+var (
+	propCellStatus = xml.Name{Space: acl.NSPersonium, Local: "cellstatus"}
+	propCUPS       = xml.Name{Space: acl.NSDAV, Local: "current-user-privilege-set"}
+	xmlBase        = xml.Name{Space: "http://www.w3.org/XML/1998/namespace", Local: "base"}
+	attrSchemaAuth = xml.Name{Space: acl.NSPersonium, Local: "requireSchemaAuthz"}
+)
+
+// propfindCell answers PROPFIND {cell} (privilege propfind): the cell's
+// live and dead properties, its ACL for callers with acl-read, the
+// caller's current-user-privilege-set (RFC 3744, Personium issue 46), and
+// with Depth 1 its boxes (Personium issue 617).
+func (s *Server) propfindCell(w http.ResponseWriter, r *http.Request, c *cell.Cell, p pds.Principal) {
+	depth := r.Header.Get("Depth")
+	switch depth {
+	case "", "0", "1":
+	case "infinity":
+		perr.Write(w, r, perr.New("PR403-DV-0001"))
+		return
+	default:
+		perr.Write(w, r, perr.New("PR400-DV-0003"))
+		return
+	}
+	if err := s.cellPriv(r, c, p, "propfind"); err != nil {
+		s.writeError(w, r, s.cellURL(c), err)
+		return
+	}
+	req, err := dav.ParsePropfind(r.Body)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	props := []dav.Property{
+		dav.TextProperty(dav.PropCreationDate, dav.CreationDate(time.UnixMilli(c.Published))),
+		dav.TextProperty(dav.PropGetLastModified, dav.LiveDate(time.UnixMilli(c.Updated))),
+		dav.ResourceTypeProp(xml.Name{Space: acl.NSDAV, Local: "collection"}),
+		dav.TextProperty(propCellStatus, "normal"),
+	}
+	if z, ok := s.authz.(ACLAuthorizer); ok {
+		if z.CellPrivilege(ctx, p, c, "acl-read") == nil {
+			a, err := s.cfg.Cells.CellACL(ctx, c)
+			if err != nil {
+				perr.Write(w, r, err)
+				return
+			}
+			props = append(props, aclProperty(a, s.cellURL(c)+"__role/__/"))
+		}
+		privs, err := z.CellPrivilegeSet(ctx, p, c)
+		if err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+		props = append(props, privilegeSetProperty(privs))
+	}
+	dead, err := s.cfg.Cells.CellProps(ctx, c)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	props = append(props, dead...)
+	rs := []dav.Response{propResponse(s.cellURL(c), props, req)}
+	if depth == "1" {
+		boxes, _, err := s.cfg.Cells.CtlProvider(c).List(ctx, s.cfg.Cells.CellSchema().Type("Box"), &odata.ListRequest{Limit: -1})
+		if err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+		main := &odata.Entity{Props: map[string]any{"Name": string(pds.MainBox)}, Published: c.Published, Updated: c.Updated}
+		for _, b := range append([]*odata.Entity{main}, boxes...) {
+			bp := []dav.Property{
+				dav.TextProperty(dav.PropCreationDate, dav.CreationDate(time.UnixMilli(b.Published))),
+				dav.TextProperty(dav.PropGetLastModified, dav.LiveDate(time.UnixMilli(b.Updated))),
+				dav.ResourceTypeProp(xml.Name{Space: acl.NSDAV, Local: "collection"}),
+			}
+			rs = append(rs, propResponse(s.cellURL(c)+b.Props["Name"].(string)+"/", bp, req))
+		}
+	}
+	writeMultistatus(w, r, rs)
+}
+
+// propResponse selects what a PROPFIND asked for: everything (allprop),
+// names only (propname), or the named properties, with 404 for the ones
+// that do not exist.
+func propResponse(href string, props []dav.Property, req *dav.PropfindRequest) dav.Response {
+	switch {
+	case req.PropName:
+		names := make([]dav.Property, len(props))
+		for i, p := range props {
+			names[i] = dav.Property{Name: p.Name}
+		}
+		return dav.Response{Href: href, Propstats: []dav.Propstat{{Props: names, Status: http.StatusOK}}}
+	case len(req.Prop) > 0:
+		var found, missing []dav.Property
+		for _, n := range req.Prop {
+			hit := false
+			for _, p := range props {
+				if p.Name == n {
+					found, hit = append(found, p), true
+				}
+			}
+			if !hit {
+				missing = append(missing, dav.Property{Name: n})
+			}
+		}
+		var ps []dav.Propstat
+		if len(found) > 0 {
+			ps = append(ps, dav.Propstat{Props: found, Status: http.StatusOK})
+		}
+		if len(missing) > 0 {
+			ps = append(ps, dav.Propstat{Props: missing, Status: http.StatusNotFound})
+		}
+		return dav.Response{Href: href, Propstats: ps}
+	}
+	return dav.Response{Href: href, Propstats: []dav.Propstat{{Props: props, Status: http.StatusOK}}}
+}
+
+func writeMultistatus(w http.ResponseWriter, r *http.Request, rs []dav.Response) {
+	var b bytes.Buffer
+	if err := dav.WriteMultistatus(&b, rs); err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(http.StatusMultiStatus)
+	_, _ = w.Write(b.Bytes())
+}
+
+// aclProperty renders an ACL as the DAV:acl property Personium shows:
+// xml:base (and p:requireSchemaAuthz) on the element, the ACEs inside,
+// each declaring the namespaces it uses so the value stands alone.
+func aclProperty(a *acl.ACL, base string) dav.Property {
+	full := string(a.Marshal(base))
+	inner := ""
+	if i, j := strings.IndexByte(full, '>'), strings.LastIndex(full, "</D:acl>"); i >= 0 && j > i && !strings.HasSuffix(full[:i], "/") {
+		inner = full[i+1 : j]
+	}
+	inner = strings.ReplaceAll(inner, "<D:ace>", `<D:ace xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">`)
+	p := dav.Property{Name: dav.PropACL, InnerXML: []byte(inner), Attr: []xml.Attr{{Name: xmlBase, Value: base}}}
+	if a.SchemaAuthz != acl.SchemaAuthzUnset {
+		p.Attr = append(p.Attr, xml.Attr{Name: attrSchemaAuth, Value: string(a.SchemaAuthz)})
+	}
+	return p
+}
+
+// privilegeSetProperty is DAV:current-user-privilege-set (RFC 3744 §5.4).
+func privilegeSetProperty(privs []pds.Privilege) dav.Property {
+	var b strings.Builder
+	for _, p := range privs {
+		ns, prefix := acl.Namespace(p), "D"
+		if ns == acl.NSPersonium {
+			prefix = "p"
+		}
+		b.WriteString(`<D:privilege xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><` + prefix + ":" + string(p) + "/></D:privilege>")
+	}
+	return dav.Property{Name: propCUPS, InnerXML: []byte(b.String())}
+}
+
+// proppatchCell answers PROPPATCH {cell}: dead properties of the cell,
+// for the unit master, unit admins and the owning unit user only
+// (reference §1.3). Live properties cannot be set: the whole patch fails
+// (RFC 4918 §9.2: 403 for them, 424 for the rest).
+func (s *Server) proppatchCell(w http.ResponseWriter, r *http.Request, c *cell.Cell, p pds.Principal) {
+	if !p.HasUnitPowers() && !(p.Kind == pds.UnitUser && c.Owner != "" && c.Owner == p.Subject) {
+		if p.Kind == pds.Anonymous {
+			s.writeError(w, r, s.cellURL(c), authError(r.Context()))
+			return
+		}
+		perr.Write(w, r, perr.New("PR403-AU-0001"))
+		return
+	}
+	ops, err := dav.ParseProppatch(r.Body)
+	if err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	var ok, protected []dav.Property
+	for _, op := range ops {
+		for _, pr := range op.Props {
+			if pr.Name.Space == acl.NSDAV || pr.Name == propCellStatus {
+				protected = append(protected, dav.Property{Name: pr.Name})
+			} else {
+				ok = append(ok, dav.Property{Name: pr.Name})
+			}
+		}
+	}
+	resp := dav.Response{Href: s.cellURL(c)}
+	if len(protected) > 0 {
+		resp.Propstats = []dav.Propstat{{Props: protected, Status: http.StatusForbidden}}
+		if len(ok) > 0 {
+			resp.Propstats = append(resp.Propstats, dav.Propstat{Props: ok, Status: http.StatusFailedDependency})
+		}
+		writeMultistatus(w, r, []dav.Response{resp})
+		return
+	}
+	if err := s.cfg.Cells.PatchCellProps(r.Context(), c, ops); err != nil {
+		perr.Write(w, r, err)
+		return
+	}
+	resp.Propstats = []dav.Propstat{{Props: ok, Status: http.StatusOK}}
+	writeMultistatus(w, r, []dav.Response{resp})
+}
