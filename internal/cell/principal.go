@@ -159,3 +159,21 @@ func (a *Authn) PasswordChangeSubject(ctx context.Context, c *Cell, token string
 	}
 	return acc, nil
 }
+
+// BasicPrincipal authenticates an account of c by name and password
+// (Basic authentication on cell and schema-less box resources), with the
+// same checks, history and locks as the password grant.
+func (a *Authn) BasicPrincipal(ctx context.Context, c *Cell, user, password, remote string) (pds.Principal, error) {
+	pc, err := a.checkPassword(ctx, c, user, password, remote)
+	if err != nil {
+		return pds.Principal{}, err
+	}
+	if pc.mustChange {
+		return pds.Principal{}, perr.New("PR401-AU-0005")
+	}
+	roles, err := a.accountRoles(ctx, c, pc.acc)
+	if err != nil {
+		return pds.Principal{}, err
+	}
+	return pds.Principal{Kind: pds.Account, Subject: pc.subject, Cell: pds.CellName(c.Name), Roles: roles}, nil
+}

@@ -43,6 +43,16 @@ func (s *Server) cellPrincipal(r *http.Request, c *cell.Cell) (pds.Principal, er
 		if ok && s.cfg.Authn != nil {
 			return s.cfg.Authn.Principal(ctx, c, token)
 		}
+	case authBasic:
+		// An account of this cell with its password (reference §4.1).
+		// Every failure is the same 401: nothing tells which part was wrong.
+		if user, pw, ok := r.BasicAuth(); ok && s.cfg.Authn != nil {
+			p, err := s.cfg.Authn.BasicPrincipal(ctx, c, user, pw, r.RemoteAddr)
+			if err != nil && perr.CodeOf(err) == "PR400-AN-0017" {
+				return pds.Principal{}, perr.New("PR401-AU-0005")
+			}
+			return p, err
+		}
 	}
 	return pds.Principal{}, authError(ctx)
 }

@@ -53,6 +53,8 @@ func authError(ctx context.Context) error {
 		return perr.New("PR401-AU-0003")
 	case authBadBasic:
 		return perr.New("PR401-AU-0004")
+	case authBasic:
+		return perr.New("PR401-AU-0003") // Basic is for cells, never for unit control
 	case authInvalid:
 		return perr.New("PR401-AU-0006")
 	}

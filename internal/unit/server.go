@@ -128,11 +128,13 @@ const (
 	authInvalid                    // a token we cannot accept
 	authBadScheme                  // neither Bearer nor Basic
 	authBadBasic                   // Basic credentials that do not decode
+	authBasic                      // well-formed Basic credentials: checked by the cell
 )
 
-// authenticate works out who is asking. Tokens other than the master
-// token are not understood yet (access control comes with issue 3), so
-// they make the request "invalid": refused wherever authentication is needed.
+// authenticate works out who is asking at unit level: the master token,
+// or a unit user token. Other credentials (cell tokens, transcell tokens
+// aimed at a cell, Basic account credentials) are resolved by the cell
+// they are presented to (cellPrincipal); at unit level they are refused.
 func (s *Server) authenticate(r *http.Request) (pds.Principal, authState) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -141,13 +143,11 @@ func (s *Server) authenticate(r *http.Request) (pds.Principal, authState) {
 	scheme, token, _ := strings.Cut(h, " ")
 	switch {
 	case strings.EqualFold(scheme, "Basic"):
-		// Basic authentication of accounts comes with access control;
-		// until then it is only checked for form.
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
 		if err != nil || !strings.Contains(string(raw), ":") {
 			return pds.Principal{}, authBadBasic
 		}
-		return pds.Principal{}, authInvalid
+		return pds.Principal{}, authBasic
 	case !strings.EqualFold(scheme, "Bearer"):
 		return pds.Principal{}, authBadScheme
 	case s.cfg.MasterToken == "":
