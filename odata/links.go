@@ -46,7 +46,7 @@ func (p *DocProvider) Update(ctx context.Context, t *EntityType, kp KeyPredicate
 	if e.Updated <= old.Updated {
 		e.Updated = old.Updated + 1 // the ETag must change
 	}
-	ops, err := p.updateOps(ctx, old, e)
+	ops, err := p.updateOps(ctx, old, e, true)
 	if err != nil {
 		return nil, err
 	}
@@ -54,16 +54,20 @@ func (p *DocProvider) Update(ctx context.Context, t *EntityType, kp KeyPredicate
 }
 
 // updateOps builds the batch of an update of old into e, including the
-// renames of referencing entities and the type's hook operations.
-func (p *DocProvider) updateOps(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
+// renames of referencing entities and the type's hook operations. With
+// checkRefs, the entities e refers to must exist (false when the target
+// is created in the same batch).
+func (p *DocProvider) updateOps(ctx context.Context, old, e *Entity, checkRefs bool) ([]metastore.Op, error) {
 	h := p.hooks(e.Type)
 	if h.Check != nil {
 		if err := h.Check(ctx, old, e); err != nil {
 			return nil, err
 		}
 	}
-	if err := p.checkRefs(ctx, e); err != nil {
-		return nil, err
+	if checkRefs {
+		if err := p.checkRefs(ctx, e); err != nil {
+			return nil, err
+		}
 	}
 	ops := []metastore.Op{{Type: metastore.Update, Doc: p.doc(e), IfVersion: old.Version}}
 	more, err := p.cascade(ctx, old, e)
@@ -280,7 +284,7 @@ func (p *DocProvider) Link(ctx context.Context, t *EntityType, kp KeyPredicate, 
 		}
 		return err
 	}
-	ops, err := p.linkOps(ctx, src, n, tgt)
+	ops, err := p.linkOps(ctx, src, n, tgt, false)
 	if err != nil {
 		return err
 	}
@@ -291,8 +295,9 @@ func (p *DocProvider) Link(ctx context.Context, t *EntityType, kp KeyPredicate, 
 	return err
 }
 
-// linkOps builds the operations that link src through n to tgt.
-func (p *DocProvider) linkOps(ctx context.Context, src *Entity, n *NavProp, tgt *Entity) ([]metastore.Op, error) {
+// linkOps builds the operations that link src through n to tgt; fresh
+// tells that tgt is created in the same batch.
+func (p *DocProvider) linkOps(ctx context.Context, src *Entity, n *NavProp, tgt *Entity, fresh bool) ([]metastore.Op, error) {
 	setRef := func(holder *Entity, refs map[string]string, to *Entity) ([]metastore.Op, error) {
 		// A nullable reference is linked once (409 while set); a required
 		// one (ExtRole's relation) is re-pointed unless it already points there.
@@ -311,7 +316,7 @@ func (p *DocProvider) linkOps(ctx context.Context, src *Entity, n *NavProp, tgt 
 			return nil, perr.New("PR409-OD-0002")
 		}
 		e := &Entity{Type: holder.Type, ID: holder.ID, Props: next, Version: holder.Version, Published: holder.Published, Updated: p.now()}
-		return p.updateOps(ctx, holder, e)
+		return p.updateOps(ctx, holder, e, !fresh)
 	}
 	switch {
 	case len(n.RefProps) > 0:
@@ -344,7 +349,7 @@ func (p *DocProvider) Unlink(ctx context.Context, t *EntityType, kp KeyPredicate
 			return err // a required reference (ExtRole's relation) cannot be unlinked
 		}
 		e := &Entity{Type: holder.Type, ID: holder.ID, Props: next, Version: holder.Version, Published: holder.Published, Updated: p.now()}
-		ops, err := p.updateOps(ctx, holder, e)
+		ops, err := p.updateOps(ctx, holder, e, true)
 		if err != nil {
 			return err
 		}
@@ -388,7 +393,7 @@ func (p *DocProvider) CreateRelated(ctx context.Context, t *EntityType, kp KeyPr
 	if err != nil {
 		return nil, err
 	}
-	more, err := p.linkOps(ctx, src, n, e)
+	more, err := p.linkOps(ctx, src, n, e, true)
 	if err != nil {
 		return nil, err
 	}

@@ -306,3 +306,17 @@ func TestCellOwnerRecorded(t *testing.T) {
 	}
 	e.must(400, "PUT", "__ctl/Cell('owned2')", `{"Name":"x","__owner":"https://evil.example/#x"}`)
 }
+
+// TestCreateThroughToOneNavigation: POST Role('r')/_Box creates the box
+// and points the role at it, in one batch.
+func TestCreateThroughToOneNavigation(t *testing.T) {
+	e := newEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Role", `{"Name":"r"}`)
+	e.must(201, "POST", "c/__ctl/Role('r')/_Box", `{"Name":"nb"}`)
+	e.must(200, "GET", "c/__ctl/Role(Name='r',_Box.Name='nb')", "")
+	e.must(200, "GET", "c/__ctl/Box('nb')", "")
+	// A second box for the same role: the role is taken.
+	e.must(409, "POST", "c/__ctl/Role(Name='r',_Box.Name='nb')/_Box", `{"Name":"nb2"}`)
+	e.must(404, "GET", "c/__ctl/Box('nb2')", "")
+}
