@@ -146,3 +146,28 @@ func TestAppLoginSequence(t *testing.T) {
 		r.header("Location", userURL+"mybox/")
 	}
 }
+
+// TestCellACLAndPropfind: ACL {cell} replaces the cell ACL; PROPFIND {cell}
+// shows it (to holders of acl-read) with xml:base; a role named in an ACL
+// must exist (cell/AclTest).
+func TestCellACLAndPropfind(t *testing.T) {
+	requireUnit(t)
+	c := newCell(t, "acl")
+	create(t, "role", ctl(c, "Role"), map[string]any{"Name": "reader"}, nil)
+	body := `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns" xml:base="` + cellURL(c) + `__role/__/">` +
+		`<D:ace><D:principal><D:href>reader</D:href></D:principal><D:grant><D:privilege><p:auth-read/></D:privilege></D:grant></D:ace></D:acl>`
+	do(t, "set ACL", "ACL", cellURL(c), auth("Content-Type", "application/xml"), body).must(200)
+	r := do(t, "PROPFIND cell", "PROPFIND", cellURL(c), auth("Depth", "0", "Accept", ""), "")
+	if r.ok(207) {
+		b := string(r.Body)
+		for _, want := range []string{"<D:acl", `xml:base="` + cellURL(c) + `__role/__/"`, "<D:href>reader</D:href>", "<p:auth-read/>", "cellstatus"} {
+			if !strings.Contains(b, want) {
+				r.fail("PROPFIND lacks %s", want)
+			}
+		}
+	}
+	ghost := strings.Replace(body, "reader", "ghost", 1)
+	do(t, "ACL naming a missing role", "ACL", cellURL(c), auth(), ghost).wantError(400, "PR400-DV-0004")
+	do(t, "ACL with a DTD", "ACL", cellURL(c), auth(), `<!DOCTYPE a [<!ENTITY x "y">]>`+body).wantError(400, "")
+	do(t, "ACL without a token", "ACL", cellURL(c), hdr{}, body).wantError(401, "")
+}
