@@ -44,17 +44,34 @@ func (s *Server) cellPrincipal(r *http.Request, c *cell.Cell) (pds.Principal, er
 			return s.cfg.Authn.Principal(ctx, c, token)
 		}
 	case authBasic:
-		// An account of this cell with its password (reference §4.1).
-		// Every failure is the same 401: nothing tells which part was wrong.
-		if user, pw, ok := r.BasicAuth(); ok && s.cfg.Authn != nil {
-			p, err := s.cfg.Authn.BasicPrincipal(ctx, c, user, pw, r.RemoteAddr)
-			if err != nil && perr.CodeOf(err) == "PR400-AN-0017" {
-				return pds.Principal{}, perr.New("PR401-AU-0005")
-			}
-			return p, err
-		}
+		// Basic authentication is for box resources, not the cell's own
+		// (Personium's AccessContext.updateBasicAuthenticationStateForResource).
+		return pds.Principal{}, perr.New("PR401-AU-0001")
 	}
 	return pds.Principal{}, authError(ctx)
+}
+
+// boxPrincipal is cellPrincipal for a resource of a box: there, an
+// account of the cell may also authenticate with Basic (its name and
+// password) when the box is the main box or has no schema (reference §4.1).
+func (s *Server) boxPrincipal(r *http.Request, c *cell.Cell, box string, schema any) (pds.Principal, error) {
+	ctx := r.Context()
+	if st, _ := ctx.Value(authStateKey{}).(authState); st != authBasic {
+		return s.cellPrincipal(r, c)
+	}
+	if sc, _ := schema.(string); sc != "" && box != string(pds.MainBox) {
+		return pds.Principal{}, perr.New("PR401-AU-0001")
+	}
+	user, pw, ok := r.BasicAuth()
+	if !ok || s.cfg.Authn == nil {
+		return pds.Principal{}, perr.New("PR401-AU-0004")
+	}
+	// Every failure is the same 401: nothing tells which part was wrong.
+	p, err := s.cfg.Authn.BasicPrincipal(ctx, c, user, pw, r.RemoteAddr)
+	if perr.CodeOf(err) == "PR400-AN-0017" {
+		return pds.Principal{}, perr.New("PR401-AU-0005")
+	}
+	return p, err
 }
 
 // bearer returns the token of an "Authorization: Bearer" header.

@@ -712,32 +712,46 @@ func TestAccountLockOut(t *testing.T) {
 	e.login("c", "me", "password1")
 }
 
-func TestBasicAuthOnCell(t *testing.T) {
+func TestBasicAuth(t *testing.T) {
 	e := newAuthEnv(t)
 	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "c/__ctl/Box", `{"Name":"app","Schema":"https://app.example/"}`)
+	e.must(201, "POST", "c/__ctl/Box", `{"Name":"plain"}`)
 	e.must(201, "POST", "c/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
-	e.must(200, "ACL", "c", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:all/></D:principal><D:grant><D:privilege><p:box-read/></D:privilege></D:grant></D:ace></D:acl>`)
+	e.must(201, "POST", "c/__ctl/Role", `{"Name":"r"}`)
+	e.must(204, "POST", "c/__ctl/Account('me')/$links/_Role", `{"uri":"`+e.url+`c/__ctl/Role('r')"}`)
+	e.must(200, "ACL", "c", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>r</D:href></D:principal><D:grant><D:privilege><p:box-read/></D:privilege></D:grant></D:ace></D:acl>`)
 	basic := func(user, pw string) string {
 		req, _ := http.NewRequest("GET", "/", nil)
 		req.SetBasicAuth(user, pw)
 		return req.Header.Get("Authorization")
 	}
-	if r := e.do("GET", "c/__ctl/Account", "", "Authorization", "", "Authorization", basic("me", "password1")); r.status != 403 {
-		t.Errorf("Basic, authenticated without auth-read: %d %s", r.status, r.body)
+	get := func(path, authz string) *resp {
+		return e.do("GET", path, "", "Authorization", "", "Authorization", authz)
+	}
+	// Box resources: the main box and boxes without a schema take Basic.
+	if r := get("c/__", basic("me", "password1")); r.status != 200 {
+		t.Errorf("Basic on the main box: %d %s", r.status, r.body)
+	}
+	if r := get("c/plain", basic("me", "password1")); r.status != 200 {
+		t.Errorf("Basic on a box without schema: %d %s", r.status, r.body)
+	}
+	if r := get("c/app", basic("me", "password1")); r.status != 401 {
+		t.Errorf("Basic on a box with a schema: %d %s", r.status, r.body)
 	}
 	e.clock.Advance(2 * time.Second)
-	r := e.do("GET", "c/__ctl/Box", "", "Authorization", "", "Authorization", basic("me", "wrong-pw"))
-	if r.status != 401 || errCode(t, r) != "PR401-AU-0005" {
+	if r := get("c/__", basic("me", "wrong-pw")); r.status != 401 || errCode(t, r) != "PR401-AU-0005" {
 		t.Errorf("Basic with a wrong password: %d %s", r.status, r.body)
 	}
 	e.clock.Advance(2 * time.Second)
-	if r := e.do("GET", "c/__ctl/Box", "", "Authorization", "", "Authorization", basic("me", "password1")); r.status != 200 {
-		t.Errorf("Basic with the password: %d %s", r.status, r.body)
+	// Cell-level resources and the unit never take Basic.
+	if r := get("c/__ctl/Box", basic("me", "password1")); r.status != 401 || errCode(t, r) != "PR401-AU-0001" {
+		t.Errorf("Basic on __ctl: %d %s", r.status, r.body)
 	}
-	if r := e.do("GET", "__ctl/Cell", "", "Authorization", "", "Authorization", basic("me", "password1")); r.status != 401 {
+	if r := get("__ctl/Cell", basic("me", "password1")); r.status != 401 {
 		t.Errorf("Basic at unit level: %d", r.status)
 	}
-	if r := e.do("GET", "c/__ctl/Box", "", "Authorization", "", "Authorization", "Basic !!!"); r.status != 401 || errCode(t, r) != "PR401-AU-0004" {
+	if r := get("c/__", "Basic !!!"); r.status != 401 || errCode(t, r) != "PR401-AU-0004" {
 		t.Errorf("malformed Basic: %d %s", r.status, r.body)
 	}
 }

@@ -272,14 +272,6 @@ func (s *Server) handleBoxRoot(w http.ResponseWriter, r *http.Request) {
 		perr.Write(w, r, perr.New("PR405-MC-0001"))
 		return
 	}
-	p, err := s.cellPrincipal(r, c)
-	if err == nil {
-		err = s.authz.Authorize(r.Context(), p, c, "Box", false)
-	}
-	if err != nil {
-		s.writeError(w, r, s.cellURL(c), err)
-		return
-	}
 	var schema any
 	published := c.Published
 	if name != string(pds.MainBox) {
@@ -294,6 +286,16 @@ func (s *Server) handleBoxRoot(w http.ResponseWriter, r *http.Request) {
 		}
 		schema = b.Props["Schema"]
 		published = b.Published
+	}
+	// Until boxes have ACLs of their own (WebDAV), reading a box's
+	// metadata takes the cell privilege box-read.
+	p, err := s.boxPrincipal(r, c, name, schema)
+	if err == nil {
+		err = s.authz.Authorize(r.Context(), p, c, "Box", false)
+	}
+	if err != nil {
+		s.writeError(w, r, s.cellURL(c), err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"box": map[string]any{
