@@ -83,27 +83,33 @@ func (a *Authn) VisitorRoles(ctx context.Context, c *Cell, issuer string, theirR
 // codes: AU-0002 expired, AU-0006 unusable, AU-0007 refresh token,
 // AU-0008 bad signature, AU-0012 password-change token.
 func (a *Authn) Principal(ctx context.Context, c *Cell, token string) (pds.Principal, error) {
-	now := a.now()
 	if !auth.IsLocalToken(token) {
-		tc, err := auth.ParseTransCell(token, a.Trust, now)
+		tc, err := auth.ParseTransCell(token, a.Trust, a.now())
 		if err != nil {
 			return pds.Principal{}, err
 		}
-		if tc.Target != a.CellURL(c) {
-			return pds.Principal{}, perr.New("PR401-AU-0006")
-		}
-		roles, err := a.VisitorRoles(ctx, c, tc.Issuer, tc.Roles)
-		if err != nil {
-			return pds.Principal{}, err
-		}
-		return pds.Principal{Kind: pds.Visitor, Subject: tc.Subject, Cell: pds.CellName(c.Name), Roles: roles,
-			Schema: tc.Schema, Scope: tc.Scopes}, nil
+		return a.TransCellPrincipal(ctx, c, tc)
 	}
 	t, err := a.Sealer.Open(token)
 	if err != nil {
 		return pds.Principal{}, err
 	}
 	return a.localPrincipal(ctx, c, t)
+}
+
+// TransCellPrincipal resolves a verified transcell token presented to
+// cell c: it must be aimed at c; the visitor gets the roles c grants the
+// issuer cell (VisitorRoles).
+func (a *Authn) TransCellPrincipal(ctx context.Context, c *Cell, tc *auth.TransCellToken) (pds.Principal, error) {
+	if tc.Target != a.CellURL(c) {
+		return pds.Principal{}, perr.New("PR401-AU-0006")
+	}
+	roles, err := a.VisitorRoles(ctx, c, tc.Issuer, tc.Roles)
+	if err != nil {
+		return pds.Principal{}, err
+	}
+	return pds.Principal{Kind: pds.Visitor, Subject: tc.Subject, Cell: pds.CellName(c.Name), Roles: roles,
+		Schema: tc.Schema, Scope: tc.Scopes}, nil
 }
 
 // localPrincipal resolves an opened local token presented to cell c.

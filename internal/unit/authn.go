@@ -40,9 +40,20 @@ func (s *Server) cellPrincipal(r *http.Request, c *cell.Cell) (pds.Principal, er
 		return pds.Principal{}, nil
 	case authInvalid:
 		token, ok := bearer(r)
-		if ok && s.cfg.Authn != nil {
+		if !ok || s.cfg.Authn == nil {
+			break
+		}
+		if auth.IsLocalToken(token) {
 			return s.cfg.Authn.Principal(ctx, c, token)
 		}
+		tc, _, err := s.transCell(r)
+		if err != nil {
+			return pds.Principal{}, err
+		}
+		if p, ok := s.unitUser(r, tc); ok {
+			return p, nil // a unit user: its powers in its own cells are the authorizer's business
+		}
+		return s.cfg.Authn.TransCellPrincipal(ctx, c, tc)
 	case authBasic:
 		// Basic authentication is for box resources, not the cell's own
 		// (Personium's AccessContext.updateBasicAuthenticationStateForResource).
@@ -259,12 +270,11 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if p := PrincipalOf(r.Context()); !p.HasUnitPowers() && p.Kind != pds.UnitUser {
-		if p.Kind == pds.Anonymous {
-			s.writeError(w, r, s.cellURL(c), authError(r.Context()))
-			return
+	if p, err := s.unitPrincipal(r); err != nil || (!p.HasUnitPowers() && p.Kind != pds.UnitUser) {
+		if err == nil {
+			err = authError(r.Context())
 		}
-		perr.Write(w, r, perr.New("PR403-AU-0001"))
+		s.writeError(w, r, s.cellURL(c), err)
 		return
 	}
 	form, err := readForm(r)

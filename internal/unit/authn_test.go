@@ -585,7 +585,9 @@ func TestUnitUsers(t *testing.T) {
 	// Tokens from cells that are not issuers, and cell-local tokens, are no unit user tokens.
 	e.must(201, "POST", "stranger/__ctl/Account", `{"Name":"x"}`, "X-Personium-Credential", "password1")
 	other := e.login("stranger", "x", "password1", "p_target", e.url)["access_token"].(string)
-	e.as(other, 401, "GET", "__ctl/Cell", "")
+	if code := errCode(t, e.as(other, 403, "GET", "__ctl/Cell", "")); code != "PR403-AU-0001" {
+		t.Errorf("a transcell token that is no unit user token: %s", code)
+	}
 	local := e.login("admin", "owner1", "password1")["access_token"].(string)
 	e.as(local, 401, "POST", "__ctl/Cell", `{"Name":"nope"}`)
 }

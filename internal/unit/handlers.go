@@ -105,7 +105,11 @@ func servicePath(r *http.Request, prefix string) string {
 
 // handleUnitCtl serves {unit}__ctl/: the Cell entity set.
 func (s *Server) handleUnitCtl(w http.ResponseWriter, r *http.Request) {
-	p := PrincipalOf(r.Context())
+	p, err := s.unitPrincipal(r)
+	if err != nil {
+		s.writeError(w, r, s.cfg.UnitURL, err)
+		return
+	}
 	svc := &odata.Service{
 		Schema:   s.cfg.Cells.UnitSchema(),
 		Provider: s.cfg.Cells.UnitProvider(p.Subject, p.Kind == pds.UnitUser),
@@ -201,7 +205,11 @@ func (s *Server) handleCellRoot(w http.ResponseWriter, r *http.Request) {
 		}
 	case http.MethodDelete:
 		// The unit master, a unit admin, or the unit user owning the cell.
-		p := PrincipalOf(r.Context())
+		p, err := s.unitPrincipal(r)
+		if err != nil {
+			s.writeError(w, r, s.cfg.UnitURL, err)
+			return
+		}
 		target := c
 		if p.Kind == pds.Anonymous {
 			target = nil

@@ -155,7 +155,7 @@ func (s *Server) authenticate(r *http.Request) (pds.Principal, authState) {
 	}
 	token = strings.TrimSpace(token)
 	if subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.MasterToken)) != 1 {
-		return s.unitUser(r, token)
+		return pds.Principal{}, authInvalid // a token for a cell or the unit: see unitPrincipal, cellPrincipal
 	}
 	if owner := r.Header.Get("X-Personium-Unit-User"); owner != "" {
 		return pds.Principal{Kind: pds.UnitUser, Subject: owner}, authOK
@@ -163,16 +163,12 @@ func (s *Server) authenticate(r *http.Request) (pds.Principal, authState) {
 	return pds.Principal{Kind: pds.UnitMaster}, authOK
 }
 
-// unitUser recognises a unit user token: a transcell token aimed at the
-// unit URL and issued by one of the configured issuer cells. Any other
-// token is left for the cell it is presented to (authInvalid here).
-func (s *Server) unitUser(r *http.Request, token string) (pds.Principal, authState) {
-	if s.cfg.Authn == nil || len(s.cfg.UnitUserIssuers) == 0 || auth.IsLocalToken(token) {
-		return pds.Principal{}, authInvalid
-	}
-	tc, err := auth.ParseTransCell(token, s.cfg.Authn.Trust, time.Now())
-	if err != nil || tc.Target != s.cfg.UnitURL {
-		return pds.Principal{}, authInvalid
+// unitUser recognises a unit user token: a verified transcell token
+// aimed at the unit URL and issued by one of the configured issuer cells;
+// ok is false for any other transcell token.
+func (s *Server) unitUser(r *http.Request, tc *auth.TransCellToken) (p pds.Principal, ok bool) {
+	if tc.Target != s.cfg.UnitURL {
+		return pds.Principal{}, false
 	}
 	trusted := false
 	for _, iss := range s.cfg.UnitUserIssuers {
@@ -181,7 +177,7 @@ func (s *Server) unitUser(r *http.Request, token string) (pds.Principal, authSta
 		}
 	}
 	if !trusted {
-		return pds.Principal{}, authInvalid
+		return pds.Principal{}, false
 	}
 	admin := false
 	for _, role := range tc.Roles {
@@ -192,11 +188,48 @@ func (s *Server) unitUser(r *http.Request, token string) (pds.Principal, authSta
 	owner := r.Header.Get("X-Personium-Unit-User")
 	switch {
 	case admin && owner == "":
-		return pds.Principal{Kind: pds.UnitAdmin, Subject: tc.Subject, Roles: tc.Roles}, authOK
+		return pds.Principal{Kind: pds.UnitAdmin, Subject: tc.Subject, Roles: tc.Roles}, true
 	case admin:
-		return pds.Principal{Kind: pds.UnitUser, Subject: owner}, authOK
+		return pds.Principal{Kind: pds.UnitUser, Subject: owner}, true
 	}
-	return pds.Principal{Kind: pds.UnitUser, Subject: tc.Subject, Roles: tc.Roles}, authOK
+	return pds.Principal{Kind: pds.UnitUser, Subject: tc.Subject, Roles: tc.Roles}, true
+}
+
+// transCell verifies the bearer token of r as a transcell token; ok is
+// false when there is no such token to try (no bearer, a local token).
+func (s *Server) transCell(r *http.Request) (tc *auth.TransCellToken, ok bool, err error) {
+	token, has := bearer(r)
+	if !has || s.cfg.Authn == nil || auth.IsLocalToken(token) {
+		return nil, false, nil
+	}
+	tc, err = auth.ParseTransCell(token, s.cfg.Authn.Trust, time.Now())
+	return tc, true, err
+}
+
+// unitPrincipal works out who is asking at unit level: the master token
+// (or a unit user it acts as), a unit user token, or nobody. A transcell
+// token that is not a unit user token is PR403-AU-0001, as in Personium.
+func (s *Server) unitPrincipal(r *http.Request) (pds.Principal, error) {
+	ctx := r.Context()
+	switch st, _ := ctx.Value(authStateKey{}).(authState); st {
+	case authOK:
+		return PrincipalOf(ctx), nil
+	case authNone:
+		return pds.Principal{}, nil
+	case authInvalid:
+		tc, tried, err := s.transCell(r)
+		switch {
+		case !tried:
+		case err != nil:
+			return pds.Principal{}, err
+		default:
+			if p, ok := s.unitUser(r, tc); ok {
+				return p, nil
+			}
+			return pds.Principal{}, perr.New("PR403-AU-0001")
+		}
+	}
+	return pds.Principal{}, authError(ctx)
 }
 
 // ServeHTTP applies the cross-cutting behaviour and routes the request.
