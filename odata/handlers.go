@@ -43,22 +43,30 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request, t *EntityType, kp
 	if err != nil {
 		return err
 	}
+	wr := s.writer()
+	s.writeCollection(w, len(ents), count, o.InlineCount, func(b *bytes.Buffer, i int) {
+		wr.writeEntity(b, ents[i], sel, expanded[i])
+	})
+	return nil
+}
+
+// writeCollection writes {"d":{"results":[…],"__count":"n"}} with n items
+// rendered by item; __count only when inline is set.
+func (s *Service) writeCollection(w http.ResponseWriter, n int, count int64, inline bool, item func(b *bytes.Buffer, i int)) {
 	var b bytes.Buffer
 	b.WriteString(`{"d":{"results":[`)
-	wr := s.writer()
-	for i, e := range ents {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		wr.writeEntity(&b, e, sel, expanded[i])
+		item(&b, i)
 	}
 	b.WriteByte(']')
-	if o.InlineCount {
+	if inline {
 		b.WriteString(`,"__count":"` + strconv.FormatInt(count, 10) + `"`)
 	}
 	b.WriteString("}}")
 	s.writeJSON(w, http.StatusOK, &b)
-	return nil
 }
 
 // expand loads the related entities of each entity for the $expand names.
@@ -228,23 +236,12 @@ func (s *Service) links(w http.ResponseWriter, r *http.Request, t *EntityType, r
 		if err != nil {
 			return err
 		}
-		var b bytes.Buffer
-		b.WriteString(`{"d":{"results":[`)
 		wr := s.writer()
-		for i, e := range ents {
-			if i > 0 {
-				b.WriteByte(',')
-			}
+		s.writeCollection(w, len(ents), count, o.InlineCount, func(b *bytes.Buffer, i int) {
 			b.WriteString(`{"uri":`)
-			writeString(&b, wr.entityURI(e))
+			writeString(b, wr.entityURI(ents[i]))
 			b.WriteByte('}')
-		}
-		b.WriteByte(']')
-		if o.InlineCount {
-			b.WriteString(`,"__count":"` + strconv.FormatInt(count, 10) + `"`)
-		}
-		b.WriteString("}}")
-		s.writeJSON(w, http.StatusOK, &b)
+		})
 		return nil
 	}
 	return perr.New("PR405-MC-0001")
