@@ -252,6 +252,11 @@ func (r *Reader) finish(n int, p []byte) (int, error) {
 // readLeaves fetches ls concurrently and copies their bytes within
 // [off, end) into p (which starts at off).
 func (r *Reader) readLeaves(ls []leaf, p []byte, off, end int64) error {
+	if len(ls) == 1 {
+		h := hasherPool.Get().(*Hasher)
+		defer hasherPool.Put(h)
+		return r.copyLeaf(h, nil, ls[0], p, off, end)
+	}
 	workers := min(r.workers, len(ls))
 	var (
 		wg    sync.WaitGroup
@@ -259,16 +264,6 @@ func (r *Reader) readLeaves(ls []leaf, p []byte, off, end int64) error {
 		first error
 		next  = make(chan leaf)
 	)
-	do := func(h *Hasher, buf []byte, l leaf) error {
-		nd, err := r.fetch(h, l.ref, buf, l.span, false)
-		if err != nil {
-			return err
-		}
-		from := max(off, l.start)
-		to := min(end, l.start+int64(l.span))
-		copy(p[from-off:to-off], nd.payload[from-l.start:to-l.start])
-		return nil
-	}
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -277,7 +272,7 @@ func (r *Reader) readLeaves(ls []leaf, p []byte, off, end int64) error {
 			defer hasherPool.Put(h)
 			buf := make([]byte, ChunkSize)
 			for l := range next {
-				if err := do(h, buf, l); err != nil {
+				if err := r.copyLeaf(h, buf, l, p, off, end); err != nil {
 					mu.Lock()
 					if first == nil {
 						first = err
@@ -299,6 +294,18 @@ func (r *Reader) readLeaves(ls []leaf, p []byte, off, end int64) error {
 	close(next)
 	wg.Wait()
 	return first
+}
+
+// copyLeaf fetches leaf l and copies its bytes within [off, end) into p.
+func (r *Reader) copyLeaf(h *Hasher, buf []byte, l leaf, p []byte, off, end int64) error {
+	nd, err := r.fetch(h, l.ref, buf, l.span, false)
+	if err != nil {
+		return err
+	}
+	from := max(off, l.start)
+	to := min(end, l.start+int64(l.span))
+	copy(p[from-off:to-off], nd.payload[from-l.start:to-l.start])
+	return nil
 }
 
 // Read reads from the current offset, as io.Reader. Sequential reads
