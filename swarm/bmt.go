@@ -51,6 +51,8 @@ type Hasher struct {
 	k   keccak
 	buf [ChunkSize]byte
 	fin [SpanSize + HashSize]byte // span ‖ root, then the address
+	ctr [KeySize + 4]byte         // key ‖ counter, for the keystream
+	ks  [HashSize]byte            // one keystream segment
 }
 
 // NewHasher returns a Hasher.

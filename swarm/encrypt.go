@@ -17,29 +17,26 @@ import (
 // swarm.ChunkSize / (swarm.HashSize + encryption.KeyLength).
 const spanCounter = ChunkSize / EncRefSize
 
-// keystream writes the keystream segment of counter ctr into dst[:32].
-// It uses h's Keccak state and scratch space.
-func (h *Hasher) keystream(dst []byte, key *[KeySize]byte, ctr uint32) {
-	var in [KeySize + 4]byte
-	copy(in[:], key[:])
-	binary.LittleEndian.PutUint32(in[KeySize:], ctr)
+// keystream computes the keystream segment of counter ctr into h.ks.
+func (h *Hasher) keystream(key *[KeySize]byte, ctr uint32) {
+	copy(h.ctr[:], key[:])
+	binary.LittleEndian.PutUint32(h.ctr[KeySize:], ctr)
 	h.k.Reset()
-	h.k.Write(in[:])
-	h.k.Read(h.fin[:HashSize])
+	h.k.Write(h.ctr[:])
+	h.k.Read(h.ks[:])
 	h.k.Reset()
-	h.k.Write(h.fin[:HashSize])
-	h.k.Read(dst[:HashSize])
+	h.k.Write(h.ks[:])
+	h.k.Read(h.ks[:])
 }
 
 // xorSegments XORs src into dst segment by segment with the keystream
 // starting at counter 0. len(dst) >= len(src).
 func (h *Hasher) xorSegments(dst, src []byte, key *[KeySize]byte) {
-	var ks [HashSize]byte
 	for i := 0; i < len(src); i += segmentSize {
-		h.keystream(ks[:], key, uint32(i/segmentSize))
+		h.keystream(key, uint32(i/segmentSize))
 		end := min(i+segmentSize, len(src))
 		for j := i; j < end; j++ {
-			dst[j] = src[j] ^ ks[j-i]
+			dst[j] = src[j] ^ h.ks[j-i]
 		}
 	}
 }
@@ -49,11 +46,10 @@ func (h *Hasher) xorSegments(dst, src []byte, key *[KeySize]byte) {
 // payload is filled from pad (len ChunkSize-len(payload)). It returns the
 // encrypted chunk's address.
 func (h *Hasher) encryptChunk(out []byte, span uint64, payload []byte, key *[KeySize]byte, pad []byte) [HashSize]byte {
-	var ks [HashSize]byte
-	h.keystream(ks[:], key, spanCounter)
+	h.keystream(key, spanCounter)
 	binary.LittleEndian.PutUint64(out[:SpanSize], span)
 	for i := range SpanSize {
-		out[i] ^= ks[i]
+		out[i] ^= h.ks[i]
 	}
 	data := out[SpanSize : SpanSize+ChunkSize]
 	h.xorSegments(data, payload, key)
@@ -94,11 +90,10 @@ func (h *Hasher) decryptChunk(dst, chunk []byte, key *[KeySize]byte) (uint64, in
 	if len(chunk) != SpanSize+ChunkSize {
 		return 0, 0, corrupt("encrypted chunk of %d bytes", len(chunk))
 	}
-	var ks [HashSize]byte
-	h.keystream(ks[:], key, spanCounter)
+	h.keystream(key, spanCounter)
 	var sp [SpanSize]byte
 	for i := range SpanSize {
-		sp[i] = chunk[i] ^ ks[i]
+		sp[i] = chunk[i] ^ h.ks[i]
 	}
 	span := binary.LittleEndian.Uint64(sp[:])
 	n := payloadSize(span, EncRefSize)

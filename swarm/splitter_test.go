@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -243,5 +244,29 @@ func BenchmarkSplit(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestSplitConstantMemory: splitting 64 MiB allocates a bounded amount,
+// independent of the input size.
+func TestSplitConstantMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB")
+	}
+	for _, enc := range []bool{false, true} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := Split(io.LimitReader(zeroReader{}, 64<<20), discard, Options{Encrypt: enc, Rand: zeroReader{}})
+		runtime.ReadMemStats(&after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := after.TotalAlloc - before.TotalAlloc; d > 2<<20 {
+			t.Errorf("encrypt=%v: Split of 64 MiB allocated %d bytes", enc, d)
+		}
 	}
 }
