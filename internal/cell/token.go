@@ -3,6 +3,7 @@ package cell
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/personium-go/personium/internal/auth"
@@ -183,7 +184,7 @@ func (a *Authn) checkPassword(ctx context.Context, c *Cell, username, password, 
 		if perr.Is(err, perr.NotExist) {
 			// Spend the time a real check would, so that a timing
 			// difference does not reveal which accounts exist.
-			auth.VerifyPassword(dummyHash, password)
+			auth.VerifyPassword(dummyHash(), password)
 			return nil, fail
 		}
 		return nil, err
@@ -255,8 +256,13 @@ func (a *Authn) passwordGrant(ctx context.Context, c *Cell, req *TokenRequest, s
 	return resp, err
 }
 
-// dummyHash is verified against when an account does not exist.
-var dummyHash, _ = auth.HashPassword("not-a-password", strings.NewReader(strings.Repeat("x", 64)))
+// dummyHash is verified against when an account does not exist. It is
+// made on first use: at start-up it would cost the time and the 32 MiB
+// of a scrypt run before the first request.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := auth.HashPassword("not-a-password", strings.NewReader(strings.Repeat("x", 64)))
+	return h
+})
 
 func (a *Authn) seal(t *auth.LocalToken) (string, error) {
 	t.ID = a.Cells.NewID()
