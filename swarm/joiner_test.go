@@ -285,3 +285,33 @@ func BenchmarkReader(b *testing.B) {
 		}
 	}
 }
+
+// TestConcurrentReadAt: ReadAt is safe for concurrent use (run with -race).
+func TestConcurrentReadAt(t *testing.T) {
+	data := randBytes(11, 300*4096+5)
+	s, ref := splitTo(t, data, false)
+	rd, err := NewReader(ref, s.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 20 {
+				off := (g*7919 + i*104729) % len(data)
+				p := make([]byte, 20000)
+				n, err := rd.ReadAt(p, int64(off))
+				if (err != nil && err != io.EOF) || !bytes.Equal(p[:n], data[off:off+n]) {
+					errs <- errors.New("concurrent ReadAt returned wrong bytes")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

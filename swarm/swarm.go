@@ -30,7 +30,6 @@ package swarm
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
 
 	"github.com/personium-go/personium/internal/perr"
@@ -70,4 +69,4 @@ func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrCorrupt}, args...)...)
 }
 
-var errRefLen = errors.New("swarm: reference must be 32 or 64 bytes")
+var errRefLen = perr.Errorf(perr.Invalid, "swarm: reference must be 32 or 64 bytes")
