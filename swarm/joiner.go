@@ -355,3 +355,52 @@ var (
 	_ io.ReadSeeker = (*Reader)(nil)
 	_ io.ReaderAt   = (*Reader)(nil)
 )
+
+// Walk calls fn with the address of every chunk of the content under
+// ref: the root first, then depth-first in content order, each
+// intermediate chunk before its children. Intermediate chunks are
+// fetched and checked with verify (nil means VerifyBMT); leaves are not
+// fetched. A store uses it to find the chunks a reference keeps alive
+// or to copy content to a Bee node. An error from fn stops the walk and
+// is returned.
+func Walk(ref Reference, get GetFunc, verify VerifyFunc, fn func(addr [HashSize]byte) error) error {
+	r, err := NewVerifiedReader(ref, get, verify)
+	if err != nil {
+		return err
+	}
+	if err := fn(ref.Address()); err != nil {
+		return err
+	}
+	if r.root.span <= ChunkSize {
+		return nil
+	}
+	h := hasherPool.Get().(*Hasher)
+	defer hasherPool.Put(h)
+	return r.walk(h, &r.root, fn)
+}
+
+func (r *Reader) walk(h *Hasher, nd *node, fn func(addr [HashSize]byte) error) error {
+	c := r.childSize(nd.span)
+	k := len(nd.payload) / r.refSize
+	for i := range k {
+		span := c
+		if i == k-1 {
+			span = nd.span - uint64(k-1)*c
+		}
+		ref := nd.payload[i*r.refSize : (i+1)*r.refSize]
+		if err := fn([HashSize]byte(ref[:HashSize])); err != nil {
+			return err
+		}
+		if span <= ChunkSize {
+			continue
+		}
+		child, err := r.fetch(h, ref, nil, span, false)
+		if err != nil {
+			return err
+		}
+		if err := r.walk(h, &child, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -315,3 +315,33 @@ func TestConcurrentReadAt(t *testing.T) {
 		}
 	}
 }
+
+func TestWalk(t *testing.T) {
+	for _, m := range modes() {
+		for _, n := range []int{0, 4096, 4097, 64*4096 + 1, 129*4096 + 3, 64*64*4096 + 4096} {
+			data := randBytes(uint64(n)+3, n)
+			s, ref := splitTo(t, data, m.enc)
+			seen := map[[HashSize]byte]int{}
+			err := Walk(ref, s.get, nil, func(a [HashSize]byte) error {
+				seen[a]++
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s %d: %v", m.name, n, err)
+			}
+			if len(seen) != len(s.m) {
+				t.Errorf("%s %d: walked %d chunks, stored %d", m.name, n, len(seen), len(s.m))
+			}
+			for a, k := range seen {
+				if _, ok := s.m[a]; !ok || k != 1 {
+					t.Errorf("%s %d: walked %x %d times, stored %v", m.name, n, a, k, ok)
+				}
+			}
+		}
+	}
+	stop := errors.New("stop")
+	s, ref := splitTo(t, seq(10000), false)
+	if err := Walk(ref, s.get, nil, func([HashSize]byte) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("fn error: %v", err)
+	}
+}
