@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // GetFunc fetches the chunk (span ‖ payload) stored under addr. The
@@ -252,46 +253,41 @@ func (r *Reader) finish(n int, p []byte) (int, error) {
 // readLeaves fetches ls concurrently and copies their bytes within
 // [off, end) into p (which starts at off).
 func (r *Reader) readLeaves(ls []leaf, p []byte, off, end int64) error {
-	if len(ls) == 1 {
+	var (
+		next   atomic.Int64 // index of the next leaf to take
+		failed atomic.Bool
+		mu     sync.Mutex
+		first  error
+		wg     sync.WaitGroup
+	)
+	work := func() {
 		h := hasherPool.Get().(*Hasher)
 		defer hasherPool.Put(h)
-		return r.copyLeaf(h, nil, ls[0], p, off, end)
+		buf := make([]byte, ChunkSize)
+		for !failed.Load() {
+			i := next.Add(1) - 1
+			if i >= int64(len(ls)) {
+				return
+			}
+			if err := r.copyLeaf(h, buf, ls[i], p, off, end); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				failed.Store(true)
+			}
+		}
 	}
-	workers := min(r.workers, len(ls))
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-		next  = make(chan leaf)
-	)
-	for range workers {
+	// the calling goroutine is one of the workers
+	for range min(r.workers, len(ls)) - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h := hasherPool.Get().(*Hasher)
-			defer hasherPool.Put(h)
-			buf := make([]byte, ChunkSize)
-			for l := range next {
-				if err := r.copyLeaf(h, buf, l, p, off, end); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}
+			work()
 		}()
 	}
-	for _, l := range ls {
-		mu.Lock()
-		failed := first != nil
-		mu.Unlock()
-		if failed {
-			break
-		}
-		next <- l
-	}
-	close(next)
+	work()
 	wg.Wait()
 	return first
 }
