@@ -94,6 +94,10 @@ func (a *Authn) Principal(ctx context.Context, c *Cell, token string) (pds.Princ
 	if err != nil {
 		return pds.Principal{}, err
 	}
+	if t.Target != "" && (t.Type == auth.ResidentAccess || t.Type == auth.VisitorAccess) {
+		// A p_cookie value: good only as a cookie with its peer.
+		return pds.Principal{}, perr.New("PR401-AU-0006")
+	}
 	return a.localPrincipal(ctx, c, t)
 }
 

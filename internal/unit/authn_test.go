@@ -486,6 +486,9 @@ func TestAppLoginSequence(t *testing.T) {
 	if got := e.raw("GET", "user/__ctl/Account?p_cookie_peer=wrong", "", "Cookie", "p_cookie="+cookie.Value); got.status != 401 {
 		t.Errorf("cookie with a wrong peer: %d", got.status)
 	}
+	if got := e.raw("GET", "user/__ctl/Account", "", "Authorization", "Bearer "+cookie.Value); got.status != 401 {
+		t.Errorf("cookie value as a bearer token: %d", got.status)
+	}
 
 	// 2. __authz with the cookie: 303 to the app with a code.
 	redirect := appURL + "__/html/receive_redirect"
