@@ -50,6 +50,20 @@ func main() {
 	}
 }
 
+// percentiles runs f n times and returns the p50 and p99 latencies.
+func percentiles(n int, f func(i int) error) (p50, p99 time.Duration, err error) {
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		t := time.Now()
+		if err := f(i); err != nil {
+			return 0, 0, err
+		}
+		lat = append(lat, time.Since(t))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat[len(lat)/2], lat[len(lat)*99/100], nil
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -160,17 +174,17 @@ func run(bin string, n, workers, queries int) error {
 	bwg.Wait()
 	baseRate := float64(baseN) / time.Since(tb).Seconds()
 	fmt.Printf("baseline GET {unit}: %.0f req/s over %d keep-alive connections\n", baseRate, workers)
-	baseLat := make([]time.Duration, 0, queries)
-	for i := 0; i < queries; i++ {
-		t := time.Now()
-		if st, _, err := do("GET", "", nil); err != nil || st != 200 {
-			return fmt.Errorf("baseline GET: %d %v", st, err)
+	get := func(path string) error {
+		if st, b, err := do("GET", path, nil); err != nil || st != 200 {
+			return fmt.Errorf("GET %s: %d %s %v", path, st, b, err)
 		}
-		baseLat = append(baseLat, time.Since(t))
+		return nil
 	}
-	sort.Slice(baseLat, func(i, j int) bool { return baseLat[i] < baseLat[j] })
-	fmt.Printf("baseline GET {unit} latency: p50 %v, p99 %v\n", baseLat[len(baseLat)/2].Round(time.Microsecond),
-		baseLat[len(baseLat)*99/100].Round(time.Microsecond))
+	basep50, basep99, err := percentiles(queries, func(int) error { return get("") })
+	if err != nil {
+		return err
+	}
+	fmt.Printf("baseline GET {unit} latency: p50 %v, p99 %v\n", basep50.Round(time.Microsecond), basep99.Round(time.Microsecond))
 
 	var next, failed atomic.Int64
 	var wg sync.WaitGroup
@@ -202,34 +216,25 @@ func run(bin string, n, workers, queries int) error {
 		return fmt.Errorf("%d creates failed", failed.Load())
 	}
 
-	lat := make([]time.Duration, 0, queries)
-	for i := 0; i < queries; i++ {
+	p50, p99, err := percentiles(queries, func(i int) error {
 		prefix := fmt.Sprintf("role%03d", (i*37)%(n/10000+1))
 		q := url.Values{"$filter": {"startswith(Name,'" + prefix + "')"}, "$orderby": {"Name desc"}, "$top": {"25"}, "$inlinecount": {"allpages"}}
-		t := time.Now()
-		st, b, err := do("GET", "bench/__ctl/Role?"+q.Encode(), nil)
-		if err != nil || st != 200 {
-			return fmt.Errorf("list: %d %s %v", st, b, err)
-		}
-		lat = append(lat, time.Since(t))
+		return get("bench/__ctl/Role?" + q.Encode())
+	})
+	if err != nil {
+		return err
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	basep50 := baseLat[len(baseLat)/2]
 	fmt.Printf("filtered+ordered list over %d roles ($filter=startswith(Name,…)&$orderby=Name desc&$top=25&$inlinecount=allpages), %d queries: p50 %v (%.1f x baseline p50), p99 %v\n",
-		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), float64(lat[len(lat)/2])/float64(basep50), lat[len(lat)*99/100].Round(10*time.Microsecond))
-	lat = lat[:0]
-	for i := 0; i < queries; i++ {
+		n, queries, p50.Round(10*time.Microsecond), float64(p50)/float64(basep50), p99.Round(10*time.Microsecond))
+	p50, p99, err = percentiles(queries, func(i int) error {
 		q := url.Values{"$filter": {fmt.Sprintf("Name eq 'role%07d'", (i*7919)%n)}, "$orderby": {"Name"}}
-		t := time.Now()
-		st, b, err := do("GET", "bench/__ctl/Role?"+q.Encode(), nil)
-		if err != nil || st != 200 {
-			return fmt.Errorf("list: %d %s %v", st, b, err)
-		}
-		lat = append(lat, time.Since(t))
+		return get("bench/__ctl/Role?" + q.Encode())
+	})
+	if err != nil {
+		return err
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	fmt.Printf("equality-filtered list over %d roles ($filter=Name eq …&$orderby=Name), %d queries: p50 %v (%.1f x baseline p50), p99 %v\n",
-		n, queries, lat[len(lat)/2].Round(10*time.Microsecond), float64(lat[len(lat)/2])/float64(basep50), lat[len(lat)*99/100].Round(10*time.Microsecond))
+		n, queries, p50.Round(10*time.Microsecond), float64(p50)/float64(basep50), p99.Round(10*time.Microsecond))
 	if err := benchAuth(do, unit, workers, queries); err != nil {
 		return err
 	}
@@ -254,8 +259,7 @@ func benchAuth(do doer, unit string, workers, queries int) error {
 			return fmt.Errorf("%s %s: %d %s %v", st.method, st.path, code, b, err)
 		}
 	}
-	// The password goes in a header, which do() cannot set: use MERGE with X-Override.
-	if code, b, err := doWithHeader(do, unit); err != nil || code != 204 {
+	if code, b, err := setPassword(unit); err != nil || code != 204 {
 		return fmt.Errorf("set password: %d %s %v", code, b, err)
 	}
 	grants := 4 * workers
@@ -295,24 +299,21 @@ func benchAuth(do doer, unit string, workers, queries int) error {
 	}
 	client := &http.Client{}
 	timeIt := func(auth string) (time.Duration, error) {
-		lat := make([]time.Duration, 0, queries)
-		for i := 0; i < queries; i++ {
+		p50, _, err := percentiles(queries, func(int) error {
 			req, _ := http.NewRequest("GET", unit+"bench/__ctl/Account?$top=1", nil)
 			req.Header.Set("Authorization", auth)
-			t := time.Now()
 			resp, err := client.Do(req)
 			if err != nil {
-				return 0, err
+				return err
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
-				return 0, fmt.Errorf("GET with %q: %d", auth[:10], resp.StatusCode)
+				return fmt.Errorf("GET with %q: %d", auth[:10], resp.StatusCode)
 			}
-			lat = append(lat, time.Since(t))
-		}
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		return lat[len(lat)/2], nil
+			return nil
+		})
+		return p50, err
 	}
 	masterP50, err := timeIt(masterHeader)
 	if err != nil {
@@ -330,7 +331,8 @@ func benchAuth(do doer, unit string, workers, queries int) error {
 // masterHeader is set by run.
 var masterHeader string
 
-func doWithHeader(do doer, unit string) (int, []byte, error) {
+// setPassword gives the benchmark account its password (a header do cannot set).
+func setPassword(unit string) (int, []byte, error) {
 	req, _ := http.NewRequest("MERGE", unit+"bench/__ctl/Account('reader')", strings.NewReader(`{}`))
 	req.Header.Set("Authorization", masterHeader)
 	req.Header.Set("X-Personium-Credential", "password1")
