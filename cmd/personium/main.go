@@ -2,6 +2,7 @@
 // over the Personium HTTP API.
 //
 //	personium serve [flags]     run the server
+//	personium swarm ref FILE    print a file's Swarm reference
 //	personium help [command]    explain a command
 package main
 
@@ -37,6 +38,7 @@ const usage = `personium: a Personal Data Store server speaking the Personium AP
 
 Usage:
   personium serve [flags]   run a unit (see 'personium serve --help')
+  personium swarm ref FILE  print the Swarm /bytes reference of a file
   personium help            show this text
 
 Every flag of 'serve' can also be set with an environment variable:
@@ -55,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "swarm":
+		return swarmCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 && args[1] == "serve" {
 			return serve([]string{"--help"}, stdout, stderr)
@@ -78,6 +82,9 @@ type serveConfig struct {
 	unitUsers   string
 	lockCount   int
 	lockTime    time.Duration
+	store       string
+	encrypt     bool
+	gcInterval  time.Duration
 }
 
 // envDefault returns the PERSONIUM_<NAME> variable, or def.
@@ -129,6 +136,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.unitUsers, "unit-user-issuers", envDefault("UNIT_USER_ISSUERS", ""), "space- or comma-separated cell `URLs` whose transcell tokens aimed at the unit URL make unit users (personium-localunit:/cell/ allowed); their main-box role UnitAdmin makes unit administrators (PERSONIUM_UNIT_USER_ISSUERS)")
 	fs.IntVar(&c.lockCount, "account-lock-count", envInt("ACCOUNT_LOCK_COUNT", 0), "failed password attempts in a row that lock an account; 0: no lock beyond the one second after each failure (PERSONIUM_ACCOUNT_LOCK_COUNT)")
 	fs.DurationVar(&c.lockTime, "account-lock-time", envDuration("ACCOUNT_LOCK_TIME", 30*time.Minute), "how long a locked account stays locked (PERSONIUM_ACCOUNT_LOCK_TIME)")
+	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) (PERSONIUM_STORE)")
+	fs.BoolVar(&c.encrypt, "encrypt", envDefault("ENCRYPT", "true") != "false", "encrypt file bodies chunk by chunk, as Swarm does (64-byte references whose keys stay in the metadata store); --encrypt=false stores plain chunks (PERSONIUM_ENCRYPT)")
+	fs.DurationVar(&c.gcInterval, "gc-interval", envDuration("GC_INTERVAL", 10*time.Minute), "how often unreferenced content chunks are collected, when files were deleted or overwritten since the last run; 0: never (PERSONIUM_GC_INTERVAL)")
 	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: personium serve [flags]\n\nRuns a Personium unit with path-based cell URLs ({unit}{cell}/).\nStops gracefully on SIGINT or SIGTERM.\n\nFlags:\n")
@@ -207,8 +217,21 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
+	ct, err := openContent(c, store, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	go ct.run()
+	defer ct.close()
+	davh, err := ct.davHandler(ctx, c.encrypt, cells)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("indexes: %w", err)
+	}
 	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log,
-		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: unitUserIssuers(c.unitUsers, unitURL)})
+		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: unitUserIssuers(c.unitUsers, unitURL),
+		DAV: davh})
 	if err != nil {
 		ln.Close()
 		return err
@@ -218,7 +241,7 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	log.Info("serving", "unit", unitURL, "listen", ln.Addr().String(), "metastore", c.metastore, "data", c.data,
-		"startup", time.Since(start).Round(time.Millisecond))
+		"store", c.store, "encrypt", c.encrypt, "startup", time.Since(start).Round(time.Millisecond))
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -47,3 +47,21 @@ func TestMasterTokenGeneratedOnceAndKept(t *testing.T) {
 		t.Errorf("flag value not used: %q", tok3)
 	}
 }
+
+func TestSwarmRef(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "hello")
+	if err := os.WriteFile(f, []byte("hello world"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	if rc := run([]string{"swarm", "ref", f}, &out, &errb); rc != 0 {
+		t.Fatalf("rc %d: %s", rc, errb.String())
+	}
+	// Bee's /bytes reference of "hello world" (swarm.md §2).
+	if got := strings.TrimSpace(out.String()); got != "92672a471f4419b255d7cb0cf313474a6f5856fb347c5ece85fb706d644b630f" {
+		t.Fatalf("ref %s", got)
+	}
+	if rc := run([]string{"swarm", "ref", filepath.Join(t.TempDir(), "absent")}, &out, &errb); rc != 1 {
+		t.Fatalf("absent file: rc %d", rc)
+	}
+}

@@ -86,3 +86,19 @@ func (m *Manager) checkPrincipals(ctx context.Context, c *Cell, cellURL string, 
 	}
 	return nil
 }
+
+// CheckPrincipals verifies that every role an ACL names exists in c
+// (PR400-DV-0004 otherwise); cellURL is c's URL.
+func (m *Manager) CheckPrincipals(ctx context.Context, c *Cell, cellURL string, a *acl.ACL) error {
+	return m.checkPrincipals(ctx, c, cellURL, a)
+}
+
+// BoxRoot returns the ID of the WebDAV root node of a box: the box
+// entity's ID (boxID), or "" for the main box, which has no entity. The
+// ID survives box renames.
+func BoxRoot(cellID, boxID string) string {
+	if boxID == "" {
+		return cellID + ".main"
+	}
+	return boxID + ".dav"
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/personium-go/personium/dav"
 	"github.com/personium-go/personium/internal/auth"
 	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/perr"
@@ -196,7 +197,7 @@ func (m *Manager) CtlProvider(c *Cell) *odata.DocProvider {
 	}}
 	p.Hooks = map[string]*odata.Hooks{
 		"Account":         {Extra: m.accountSecretOps(c)},
-		"Box":             {Check: m.boxSchemaUnique(p)},
+		"Box":             {Check: m.boxSchemaUnique(p), Extra: m.boxContents(c)},
 		"ReceivedMessage": readOnly,
 		"SentMessage":     readOnly,
 	}
@@ -258,6 +259,49 @@ func (m *Manager) PasswordHash(ctx context.Context, c *Cell, accountID string) (
 		return "", perr.Errorf(perr.Internal, "cell: corrupt secret: %v", err)
 	}
 	return body.Hash, nil
+}
+
+// boxContents refuses to delete a box that still holds WebDAV resources
+// (PR409-OD-0001, as Personium refuses a box with contents) unless the
+// deletion is recursive (WithRecursiveBoxDelete): then every node of the
+// box goes in the same atomic batch as the box. The root node (the
+// root's ACL and properties) always goes with the box.
+func (m *Manager) boxContents(c *Cell) func(ctx context.Context, old, e *odata.Entity) ([]metastore.Op, error) {
+	return func(ctx context.Context, old, e *odata.Entity) ([]metastore.Op, error) {
+		if e != nil {
+			return nil, nil
+		}
+		root := BoxRoot(c.ID, old.ID)
+		var ops []metastore.Op
+		if recursive, _ := ctx.Value(recursiveBoxKey{}).(bool); recursive {
+			ids, err := dav.BoxNodes(ctx, m.Store, c.ID, root)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				ops = append(ops, metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: id}})
+			}
+		} else if has, err := dav.HasContents(ctx, m.Store, c.ID, root); err != nil {
+			return nil, err
+		} else if has {
+			return nil, perr.New("PR409-OD-0001")
+		}
+		if _, err := m.Store.Get(ctx, root); err == nil {
+			ops = append(ops, metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: root}})
+		} else if !perr.Is(err, perr.NotExist) {
+			return nil, err
+		}
+		return ops, nil
+	}
+}
+
+type recursiveBoxKey struct{}
+
+// WithRecursiveBoxDelete marks ctx so that deleting a Box through the
+// control provider deletes its WebDAV contents too (DELETE {cell}{box}
+// with X-Personium-Recursive: true).
+func WithRecursiveBoxDelete(ctx context.Context) context.Context {
+	return context.WithValue(ctx, recursiveBoxKey{}, true)
 }
 
 // boxSchemaUnique refuses a Box whose Schema another box of the cell has.

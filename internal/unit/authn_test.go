@@ -15,10 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/personium-go/personium/dav"
+	"github.com/personium-go/personium/dav/lock"
 	"github.com/personium-go/personium/internal/auth"
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/unit"
+	"github.com/personium-go/personium/swarm/swarmtest"
 )
 
 // clock is an injectable clock for token and lock-out tests.
@@ -82,8 +85,9 @@ func newAuthEnvWith(t *testing.T, issuers []string) *authEnv {
 	for _, c := range issuers {
 		issuerURLs = append(issuerURLs, e.url+c+"/")
 	}
+	davh := dav.New(dav.Config{Meta: store, Content: &swarmtest.MemStore{}, Encrypt: true, Locks: &lock.Manager{Store: store}, NewID: cells.NewID})
 	s, err := unit.New(unit.Config{UnitURL: e.url, MasterToken: master, Cells: cells, Authn: authn,
-		Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: issuerURLs})
+		Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: issuerURLs, DAV: davh})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -725,7 +729,7 @@ func TestBasicAuth(t *testing.T) {
 	e.must(201, "POST", "c/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
 	e.must(201, "POST", "c/__ctl/Role", `{"Name":"r"}`)
 	e.must(204, "POST", "c/__ctl/Account('me')/$links/_Role", `{"uri":"`+e.url+`c/__ctl/Role('r')"}`)
-	e.must(200, "ACL", "c", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>r</D:href></D:principal><D:grant><D:privilege><p:box-read/></D:privilege></D:grant></D:ace></D:acl>`)
+	e.must(200, "ACL", "c", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:href>r</D:href></D:principal><D:grant><D:privilege><D:read/></D:privilege></D:grant></D:ace></D:acl>`)
 	basic := func(user, pw string) string {
 		req, _ := http.NewRequest("GET", "/", nil)
 		req.SetBasicAuth(user, pw)

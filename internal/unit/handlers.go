@@ -226,6 +226,9 @@ func (s *Server) handleCellRoot(w http.ResponseWriter, r *http.Request) {
 			perr.Write(w, r, err)
 			return
 		}
+		if s.cfg.DAV != nil {
+			s.cfg.DAV.Released()
+		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		perr.Write(w, r, perr.New("PR405-MC-0001"))
@@ -263,57 +266,7 @@ func (s *Server) cellMetadata(w http.ResponseWriter, r *http.Request, c *cell.Ce
 	}
 }
 
-// handleBoxRoot answers GET {cell}{box}: the box's metadata (reference
-// §5.1). The rest of the box's WebDAV tree comes with the WebDAV work.
-func (s *Server) handleBoxRoot(w http.ResponseWriter, r *http.Request) {
-	c, err := s.cellOf(r)
-	if err != nil {
-		perr.Write(w, r, err)
-		return
-	}
-	name := mux.Vars(r)["box"]
-	if strings.HasPrefix(name, "__") && name != string(pds.MainBox) {
-		perr.Write(w, r, perr.New("PR404-MC-0001"))
-		return
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		perr.Write(w, r, perr.New("PR405-MC-0001"))
-		return
-	}
-	var schema any
-	published := c.Published
-	if name != string(pds.MainBox) {
-		cs := s.cfg.Cells.CellSchema()
-		b, err := s.cfg.Cells.CtlProvider(c).Get(r.Context(), cs.Type("Box"), odata.KeyPredicate{{Value: name}})
-		if err != nil {
-			if perr.Is(err, perr.NotExist) {
-				err = perr.New("PR404-DV-0002", s.cellURL(c)+name)
-			}
-			perr.Write(w, r, err)
-			return
-		}
-		schema = b.Props["Schema"]
-		published = b.Published
-	}
-	// Until boxes have ACLs of their own (WebDAV), reading a box's
-	// metadata takes the cell privilege box-read.
-	p, err := s.boxPrincipal(r, c, name, schema)
-	if err == nil {
-		err = s.authz.Authorize(r.Context(), p, c, "Box", false)
-	}
-	if err != nil {
-		s.writeError(w, r, s.cellURL(c), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"box": map[string]any{
-			"name":         name,
-			"url":          s.cellURL(c) + name + "/",
-			"schema":       schema,
-			"status":       "ready",
-			"installed_at": time.UnixMilli(published).UTC().Format("2006-01-02T15:04:05.000Z"),
-		},
-		"cell": map[string]any{"name": c.Name, "url": s.cellURL(c)},
-		"unit": map[string]any{"url": s.cfg.UnitURL, "path_based_cellurl_enabled": true},
-	})
+// timeString formats Unix milliseconds as Personium's JSON dates.
+func timeString(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/personium-go/personium/dav"
 	"github.com/personium-go/personium/internal/auth"
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/pds"
@@ -52,6 +53,8 @@ type Config struct {
 	// (reference §2.1); a token holding the issuer's main-box role
 	// UnitAdmin makes a unit administrator.
 	UnitUserIssuers []string
+	// DAV serves the WebDAV tree of boxes; nil: only box metadata.
+	DAV *dav.Handler
 }
 
 // Server serves a unit. Build it with New.
@@ -107,8 +110,8 @@ func (s *Server) routes() {
 	r.Path("/{cell}/__ctl").HandlerFunc(s.handleCellCtl)
 	r.Path("/{cell}").HandlerFunc(s.handleCellRoot)
 	r.Path("/{cell}/").HandlerFunc(s.handleCellRoot)
-	r.Path("/{cell}/{box}").HandlerFunc(s.handleBoxRoot)
-	r.Path("/{cell}/{box}/").HandlerFunc(s.handleBoxRoot)
+	r.Path("/{cell}/{box}").HandlerFunc(s.handleBox)
+	r.PathPrefix("/{cell}/{box}/").HandlerFunc(s.handleBox)
 	s.router = r
 }
 
@@ -269,15 +272,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodOptions && r.Header.Get("Authorization") == "" {
 		// Token-less OPTIONS (CORS preflight) is answered for any path.
-		h.Set("Allow", allowedMethods)
-		h.Set("Access-Control-Allow-Methods", allowedMethods)
+		// Personium's list everywhere; inside boxes, WebDAV clients also
+		// learn of COPY, LOCK and UNLOCK and of the DAV classes.
+		allow := allowedMethods
+		if s.cfg.DAV != nil && isBoxPath(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(s.unitPath, "/"))) {
+			allow = dav.Methods
+			h.Set("DAV", dav.Compliance)
+		}
+		h.Set("Allow", allow)
+		h.Set("Access-Control-Allow-Methods", allow)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	// Strip the unit URL's path so that routes see "/{cell}/…".
 	if s.unitPath != "/" {
 		rest, ok := strings.CutPrefix(r.URL.Path, s.unitPath)
-		if !ok {
+		rawRest, rawOK := strings.CutPrefix(r.URL.EscapedPath(), s.unitPath)
+		if !ok || !rawOK {
 			perr.Write(w, r, perr.New("PR404-MC-0001"))
 			return
 		}
@@ -285,13 +296,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		u := *r.URL
 		u.Path = "/" + rest
 		u.RawPath = ""
+		if "/"+rawRest != u.EscapedPath() {
+			u.RawPath = "/" + rawRest
+		}
 		r2.URL = &u
 		r = &r2
 	}
 	p, state := s.authenticate(r)
 	ctx := context.WithValue(r.Context(), principalKey{}, p)
 	ctx = context.WithValue(ctx, authStateKey{}, state)
-	if r.Method == http.MethodOptions {
+	if r.Method == http.MethodOptions && (s.cfg.DAV == nil || !isBoxPath(r.URL.Path)) {
 		s.options(w, r.WithContext(ctx), state)
 		return
 	}
@@ -319,6 +333,11 @@ func (s *Server) options(w http.ResponseWriter, r *http.Request, state authState
 			allow = "OPTIONS, GET, DELETE, PROPFIND, PROPPATCH, ACL"
 		case sub == "__ctl" || strings.HasPrefix(sub, "__ctl/"):
 			allow = odata.AllowedMethods(strings.TrimPrefix(strings.TrimPrefix(sub, "__ctl"), "/"))
+		case !strings.HasPrefix(sub, "__") || strings.HasPrefix(sub, "__/") || sub == "__":
+			allow = dav.Methods
+			if s.cfg.DAV != nil {
+				w.Header().Set("DAV", dav.Compliance)
+			}
 		}
 	}
 	h := w.Header()
@@ -328,6 +347,18 @@ func (s *Server) options(w http.ResponseWriter, r *http.Request, state authState
 }
 
 type authStateKey struct{}
+
+// isBoxPath reports whether path ("/{cell}/{box}…") addresses a box or
+// something in one, whose OPTIONS the WebDAV handler answers.
+func isBoxPath(path string) bool {
+	rest := strings.TrimPrefix(path, "/")
+	cellName, sub, ok := strings.Cut(rest, "/")
+	if !ok || sub == "" || strings.HasPrefix(cellName, "__") {
+		return false
+	}
+	box, _, _ := strings.Cut(sub, "/")
+	return box == "__" || !strings.HasPrefix(box, "__")
+}
 
 // applyOverrides implements X-HTTP-Method-Override (POST only) and
 // X-Override ("Name: value", repeatable).

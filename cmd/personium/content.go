@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/personium-go/personium/dav"
+	"github.com/personium-go/personium/dav/lock"
+	"github.com/personium-go/personium/internal/cell"
+	"github.com/personium-go/personium/internal/metastore"
+	"github.com/personium-go/personium/swarm"
+	"github.com/personium-go/personium/swarm/localstore"
+)
+
+// content is the content store of a running unit and its garbage
+// collector.
+type content struct {
+	store    *localstore.Store
+	meta     metastore.Store
+	log      *slog.Logger
+	interval time.Duration
+	dirty    atomic.Bool
+	stop     chan struct{}
+	stopped  chan struct{}
+}
+
+// openContent opens the content store named by --store.
+func openContent(c *serveConfig, meta metastore.Store, log *slog.Logger) (*content, error) {
+	if c.store != "local" {
+		return nil, fmt.Errorf("unknown --store %q (have: local)", c.store)
+	}
+	st, err := localstore.Open(filepath.Join(c.data, "chunks"), localstore.Options{
+		Grace: 10 * time.Minute,
+		// A file whose root chunk is gone cannot be read anyway; it must
+		// not stop every other file's garbage from being collected.
+		OnMissing: func(ref swarm.Reference, err error) error {
+			log.Error("content garbage collection: a file's content is missing", "ref", ref.String(), "err", err)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("content store: %w", err)
+	}
+	return &content{store: st, meta: meta, log: log, interval: c.gcInterval,
+		stop: make(chan struct{}), stopped: make(chan struct{})}, nil
+}
+
+// davHandler returns the WebDAV handler over this store.
+func (ct *content) davHandler(ctx context.Context, encrypt bool, cells *cell.Manager) (*dav.Handler, error) {
+	locks := &lock.Manager{Store: ct.meta}
+	if err := locks.EnsureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	if err := dav.EnsureIndexes(ctx, ct.meta); err != nil {
+		return nil, err
+	}
+	return dav.New(dav.Config{
+		Meta:     ct.meta,
+		Content:  ct.store,
+		Encrypt:  encrypt,
+		Locks:    locks,
+		Uploads:  ct.store.BeginUpload,
+		Sync:     ct.store.Sync,
+		Released: func() { ct.dirty.Store(true) },
+		NewID:    cells.NewID,
+		Log:      ct.log,
+	}), nil
+}
+
+// roots lists every content reference the metadata store holds.
+func (ct *content) roots(ctx context.Context) func(yield func(swarm.Reference) error) error {
+	return func(yield func(swarm.Reference) error) error {
+		res, err := ct.meta.Query(ctx, &metastore.Query{Kind: cell.KindCell, Limit: -1})
+		if err != nil {
+			return err
+		}
+		for _, d := range res.Docs {
+			err := dav.References(ctx, ct.meta, d.ID, func(s string) error {
+				ref, err := swarm.ParseReference(s)
+				if err != nil {
+					return err
+				}
+				return yield(ref)
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// collect runs one garbage collection.
+func (ct *content) collect(ctx context.Context) {
+	start := time.Now()
+	st, err := ct.store.Collect(ctx, ct.roots(ctx))
+	if err != nil {
+		ct.log.Error("content garbage collection failed; nothing was deleted", "err", err)
+		ct.dirty.Store(true)
+		return
+	}
+	ct.log.Info("content garbage collection", "freed_chunks", st.FreedChunks, "freed_bytes", st.FreedBytes,
+		"kept_chunks", st.KeptChunks, "duration", time.Since(start).Round(time.Millisecond))
+}
+
+// run collects garbage every interval, when files were deleted or
+// overwritten since the last collection, until close.
+func (ct *content) run() {
+	defer close(ct.stopped)
+	if ct.interval <= 0 {
+		<-ct.stop
+		return
+	}
+	t := time.NewTicker(ct.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ct.stop:
+			return
+		case <-t.C:
+			if ct.dirty.Swap(false) {
+				ct.collect(context.Background())
+			}
+		}
+	}
+}
+
+func (ct *content) close() {
+	close(ct.stop)
+	<-ct.stopped
+}
