@@ -44,7 +44,8 @@ import (
 var (
 	unitURL     string // with trailing slash
 	masterToken string
-	ownServer   bool // true when TestMain started the server itself
+	ownServer   bool   // true when TestMain started the server itself
+	dataDir     string // the data folder of the server TestMain started
 )
 
 func TestMain(m *testing.M) {
@@ -70,7 +71,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	ownServer = true
-	unitURL, masterToken = srv.unit, srv.token
+	unitURL, masterToken, dataDir = srv.unit, srv.token, filepath.Join(srv.dir, "data")
 	code := m.Run()
 	if err := srv.stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "compat-tests: stopping the server: %v\n", err)
@@ -137,7 +138,7 @@ func startServer() (*server, error) {
 		return fail(err)
 	}
 	s.cmd = exec.Command(bin, "serve", "--listen", addr, "--data", filepath.Join(dir, "data"),
-		"--master-token", s.token)
+		"--master-token", s.token, "--gc-interval", "200ms")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.Env = withoutPersoniumEnv(os.Environ())
 	if err := s.cmd.Start(); err != nil {

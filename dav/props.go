@@ -65,7 +65,7 @@ func (q *request) propfind() error {
 	}
 	inherited := q.inheritedACLs(res)
 	rs := []Response{q.propResponse(q.segs, n, chain, inherited, req, locks)}
-	if depth == "1" && n.isCol() && !n.special() {
+	if depth == "1" && n.isCol() {
 		kids, err := q.t.children(q.ctx, n)
 		if err != nil {
 			return err

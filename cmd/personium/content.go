@@ -34,7 +34,10 @@ func openContent(c *serveConfig, meta metastore.Store, log *slog.Logger) (*conte
 		return nil, fmt.Errorf("unknown --store %q (have: local)", c.store)
 	}
 	st, err := localstore.Open(filepath.Join(c.data, "chunks"), localstore.Options{
-		Grace: 10 * time.Minute,
+		// Every writer is this process's WebDAV handler, which announces
+		// its uploads (BeginUpload), and the store is locked to one
+		// process: no grace period is needed.
+		Grace: 0,
 		// A file whose root chunk is gone cannot be read anyway; it must
 		// not stop every other file's garbage from being collected.
 		OnMissing: func(ref swarm.Reference, err error) error {
