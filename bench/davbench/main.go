@@ -109,7 +109,11 @@ func usage() {
 			return
 		}
 		name, use := flag.UnquoteUsage(f)
-		fmt.Fprintf(out, "  -%s %s\n    \t%s (default %s)\n", f.Name, name, use, f.DefValue)
+		fmt.Fprintf(out, "  -%s %s\n    \t%s", f.Name, name, use)
+		if f.DefValue != "" {
+			fmt.Fprintf(out, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(out)
 	})
 }
 

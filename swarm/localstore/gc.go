@@ -98,10 +98,12 @@ func (s *Store) isLive(addr *[swarm.HashSize]byte) bool {
 // upload that reuses a garbage chunk keeps it. Leftover temporary files
 // of a crashed process older than the cutoff are deleted too.
 //
-// If marking fails (a chunk of a root is missing or damaged, roots or
-// yield fails, ctx is done) nothing is deleted and the error is returned;
-// a root whose root chunk does not exist is handed to Options.OnMissing
-// instead. If the sweep fails half-way, the chunks deleted so far were
+// If marking fails (a root or intermediate chunk of a root is missing or
+// damaged, a reference is malformed, roots or yield fails, ctx is done)
+// nothing is deleted and the error is returned; only a root whose root
+// chunk does not exist is handed to Options.OnMissing, which may skip it.
+// (Marking reads the intermediate chunks to find the leaves; it does not
+// read the leaves.) If the sweep fails half-way, the chunks deleted so far were
 // garbage and the Stats count them. Only one Collect runs at a time per
 // Store: another gives a perr Conflict error.
 func (s *Store) Collect(ctx context.Context, roots func(yield func(swarm.Reference) error) error) (Stats, error) {

@@ -82,8 +82,9 @@ const DefaultGrace = time.Hour
 // Options configure a Store. The zero value is valid.
 type Options struct {
 	// VerifyBMT makes Get recompute every chunk's BMT address besides
-	// checking its CRC-32C: a cryptographic check at about a tenth of
-	// the read speed. The store is SelfVerifying either way.
+	// checking its CRC-32C: a cryptographic check, at about a fifth of
+	// the read speed (measured: Get 66 MB/s instead of 310 MB/s). The
+	// store is SelfVerifying either way.
 	VerifyBMT bool
 	// Grace protects unreferenced chunk files younger than this from
 	// Collect, for writers that do not announce themselves with
@@ -96,7 +97,8 @@ type Options struct {
 	// any garbage) or an error to abort the collection. nil aborts,
 	// returning the NotExist error: a reference that cannot be read
 	// blocks collection until someone looks at it. A missing or damaged
-	// chunk below the root always aborts.
+	// chunk below the root always aborts. OnMissing is called from the
+	// goroutine that called yield.
 	OnMissing func(ref swarm.Reference, err error) error
 }
 
