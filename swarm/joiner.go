@@ -315,7 +315,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		start := r.off - r.off%ChunkSize
 		n := min(int64(readAhead*ChunkSize), size-start)
 		if cap(r.buf) < int(n) {
-			r.buf = make([]byte, readAhead*ChunkSize)
+			r.buf = make([]byte, n) // a small file gets a small buffer
 		}
 		r.buf = r.buf[:n]
 		if _, err := r.ReadAt(r.buf, start); err != nil && err != io.EOF {

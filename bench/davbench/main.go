@@ -129,6 +129,9 @@ func run(ctx context.Context, c config) error {
 	defer func() {
 		for _, t := range targets {
 			t.stop()
+			if s := t.logSummary(); s != "" {
+				fmt.Fprintln(os.Stderr, "davbench:", s)
+			}
 		}
 	}()
 	for _, enc := range []bool{true, false} {

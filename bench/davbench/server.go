@@ -25,6 +25,7 @@ type target struct {
 	box  string    // URL of the collection the files go in, ending in /
 	auth string    // value of the Authorization header of every request
 	cmd  *exec.Cmd // the server process, started
+	log  string    // file with the process's stdout and stderr
 }
 
 // stop ends the server process by its PID: SIGTERM, then SIGKILL if it
@@ -42,6 +43,39 @@ func (t *target) stop() {
 		_ = t.cmd.Process.Kill()
 		<-done
 	}
+}
+
+// logSummary returns how many lines the server wrote to its log and the
+// first of them, or "" if it wrote nothing.
+func (t *target) logSummary() string {
+	b, _ := os.ReadFile(t.log)
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return ""
+	}
+	first, _, _ := bytes.Cut(b, []byte("\n"))
+	return fmt.Sprintf("%s wrote %d log lines, the first: %s", t.name, bytes.Count(b, []byte("\n"))+1, first)
+}
+
+// start starts cmd with its output going to the file path.
+func start(cmd *exec.Cmd, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close() // the child has its own descriptor
+	cmd.Stdout, cmd.Stderr = f, f
+	return cmd.Start()
+}
+
+// failed stops t and returns err with what the server logged.
+func (t *target) failed(err error) error {
+	t.stop()
+	b, _ := os.ReadFile(t.log)
+	if len(b) > 2048 {
+		b = b[len(b)-2048:]
+	}
+	return fmt.Errorf("%s: %w; server log:\n%s", t.name, err, b)
 }
 
 // clockTicks is the unit of the times in /proc/PID/stat (USER_HZ, which
@@ -81,8 +115,7 @@ func startPersonium(ctx context.Context, bin, data string, encrypt bool) (*targe
 	token := hex.EncodeToString(tok)
 	cmd := exec.Command(bin, "serve", "--listen", addr, "--data", data, "--master-token", token,
 		"--encrypt="+strconv.FormatBool(encrypt), "--log-level", "warn")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd, data+".log"); err != nil {
 		return nil, err
 	}
 	name := "personium enc=off"
@@ -90,14 +123,12 @@ func startPersonium(ctx context.Context, bin, data string, encrypt bool) (*targe
 		name = "personium enc=on"
 	}
 	unit := "http://" + addr + "/"
-	t := &target{name: name, box: unit + "bench/__/", auth: "Bearer " + token, cmd: cmd}
+	t := &target{name: name, box: unit + "bench/__/", auth: "Bearer " + token, cmd: cmd, log: data + ".log"}
 	if err := waitReady(ctx, unit); err != nil {
-		t.stop()
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, t.failed(err)
 	}
 	if err := setUpBox(ctx, unit, t.auth); err != nil {
-		t.stop()
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, t.failed(err)
 	}
 	return t, nil
 }
@@ -161,16 +192,14 @@ func startBaseline(ctx context.Context, dir string) (*target, error) {
 		return nil, err
 	}
 	cmd := exec.Command(self, "-serve-baseline", dir, "-listen", addr)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd, dir+".log"); err != nil {
 		return nil, err
 	}
 	// The baseline checks no credentials; the header is sent anyway so
 	// that requests have the same size.
-	t := &target{name: "x/net/webdav (disk)", box: "http://" + addr + "/", auth: "Bearer none", cmd: cmd}
+	t := &target{name: "x/net/webdav (disk)", box: "http://" + addr + "/", auth: "Bearer none", cmd: cmd, log: dir + ".log"}
 	if err := waitReady(ctx, t.box); err != nil {
-		t.stop()
-		return nil, fmt.Errorf("baseline: %w", err)
+		return nil, t.failed(err)
 	}
 	return t, nil
 }

@@ -27,9 +27,9 @@ type wrkResult struct {
 // wrkArgs returns the arguments of a wrk run of duration d against url,
 // sending the Authorization header auth.
 func wrkArgs(d time.Duration, auth, url string) []string {
+	secs := max(1, int(d.Round(time.Second)/time.Second)) // wrk counts whole seconds
 	return []string{
-		"-t" + strconv.Itoa(wrkThreads), "-c" + strconv.Itoa(wrkConnections),
-		"-d" + strconv.Itoa(int(d.Round(time.Second)/time.Second)) + "s",
+		"-t" + strconv.Itoa(wrkThreads), "-c" + strconv.Itoa(wrkConnections), "-d" + strconv.Itoa(secs) + "s",
 		"--latency", "-H", "Authorization: " + auth, url,
 	}
 }

@@ -25,21 +25,39 @@ func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Resul
 		return nil, err
 	}
 	res := &metastore.Result{}
-	var conn queryer = s.r
+	var tx *sql.Tx
 	if q.Count && q.Limit != 0 {
-		tx, err := s.r.BeginTx(ctx, nil)
-		if err != nil {
+		if tx, err = s.r.BeginTx(ctx, nil); err != nil {
 			return nil, mapErr("query", err)
 		}
 		defer tx.Rollback() // read-only: nothing to commit
-		conn = tx
+	}
+	// prepared returns the cached statement for text, bound to tx when
+	// there is one; nil to run text unprepared.
+	prepared := func(text string) *sql.Stmt {
+		st, err := s.readStmt(ctx, text)
+		if err != nil || st == nil {
+			return nil
+		}
+		if tx != nil {
+			return tx.StmtContext(ctx, st)
+		}
+		return st
 	}
 	if q.Limit != 0 {
 		limit := int64(q.Limit)
 		if limit < 0 {
 			limit = -1
 		}
-		rows, err := conn.QueryContext(ctx, sel, append(args, limit, max(q.Skip, 0))...)
+		var rows *sql.Rows
+		var err error
+		if st := prepared(sel); st != nil {
+			rows, err = st.QueryContext(ctx, append(args, limit, max(q.Skip, 0))...)
+		} else if tx != nil {
+			rows, err = tx.QueryContext(ctx, sel, append(args, limit, max(q.Skip, 0))...)
+		} else {
+			rows, err = s.r.QueryContext(ctx, sel, append(args, limit, max(q.Skip, 0))...)
+		}
 		if err != nil {
 			return nil, mapErr("query", err)
 		}
@@ -56,7 +74,15 @@ func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Resul
 		}
 	}
 	if q.Count {
-		if err := conn.QueryRowContext(ctx, count, args...).Scan(&res.Count); err != nil {
+		var row *sql.Row
+		if st := prepared(count); st != nil {
+			row = st.QueryRowContext(ctx, args...)
+		} else if tx != nil {
+			row = tx.QueryRowContext(ctx, count, args...)
+		} else {
+			row = s.r.QueryRowContext(ctx, count, args...)
+		}
+		if err := row.Scan(&res.Count); err != nil {
 			return nil, mapErr("count", err)
 		}
 	}
@@ -79,15 +105,10 @@ func compileQuery(q *metastore.Query) (sel, count string, args []any, err error)
 	return sel, count, args, nil
 }
 
-// queryer is what Query needs of a *sql.DB or *sql.Tx.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // compileWhere turns the selection of q (kind, cell, parent, filter,
 // text) into an SQL condition and its arguments. Every value is a bound
-// argument; field names only appear inside JSON path string literals.
+// argument except the kind, which is written as an SQL string literal
+// (see kindIs); field names only appear inside JSON path string literals.
 func compileWhere(q *metastore.Query) (string, []any, error) {
 	if q == nil {
 		return "", nil, perr.Errorf(perr.Invalid, "sqlite: nil query")
@@ -98,7 +119,10 @@ func compileWhere(q *metastore.Query) (string, []any, error) {
 		if q.Kind == "" {
 			return "", nil, perr.Errorf(perr.Invalid, "sqlite: query without a kind")
 		}
-		c.sql(" AND kind = ?", q.Kind)
+		if strings.ContainsRune(q.Kind, 0) {
+			return "", nil, perr.Errorf(perr.Invalid, "sqlite: kind with a NUL character")
+		}
+		c.sql(" AND " + kindIs(q.Kind))
 	}
 	if !q.AnyParent {
 		c.sql(" AND parent = ?", q.Parent)
@@ -231,6 +255,13 @@ func jsonPath(f string) string {
 }
 
 // sqlString quotes s as an SQL string literal.
+// kindIs is the condition "kind = '<kind>'" with the kind as a literal.
+// With a bound parameter instead, SQLite could not know at prepare time
+// which of the per-kind partial indexes (WHERE kind = '…') apply, and
+// re-prepares the statement every time the parameter is bound
+// (sqlite3VdbeSetVarmask): parsing then costs more than the lookup.
+func kindIs(kind string) string { return "kind = " + sqlString(kind) }
+
 func sqlString(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }

@@ -69,8 +69,53 @@ type Store struct {
 	// nextOptimize, Apply refreshes the planner statistics.
 	written, nextOptimize atomic.Int64
 
+	// Read statements prepared on first use, by SQL text (Get, GetKey
+	// and the shapes of the queries the server asks): preparing costs
+	// more than running a point lookup.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// maxStmts bounds the read statement cache; queries of other shapes run
+// unprepared. Statements are never evicted, so none is closed in use.
+const maxStmts = 512
+
+// readStmt returns the prepared read statement for query, preparing it
+// on first use; nil (run the query unprepared) when the cache is full.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	st, ok := s.stmts[query]
+	full := len(s.stmts) >= maxStmts
+	s.stmtMu.Unlock()
+	if ok || full {
+		return st, nil
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if prev, ok := s.stmts[query]; ok {
+		st.Close()
+		return prev, nil
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// queryRow runs a one-row read query, prepared when possible.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, err := s.readStmt(ctx, query); err == nil && st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.r.QueryRowContext(ctx, query, args...)
 }
 
 // schema is created on open. The unique index on the natural key leads
@@ -195,6 +240,12 @@ func (s *Store) wrote(ctx context.Context, n int) {
 // Close closes the database. Calls after the first return its result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		s.stmts = nil
+		s.stmtMu.Unlock()
 		rerr := s.r.Close()
 		werr := s.w.Close() // closes the prepared statements too
 		s.closeErr = errors.Join(werr, rerr)
@@ -204,7 +255,7 @@ func (s *Store) Close() error {
 
 // Get returns the document with the given ID; NotExist if there is none.
 func (s *Store) Get(ctx context.Context, id string) (*metastore.Doc, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+docColumns+` FROM docs WHERE id = ?`, id)
+	row := s.queryRow(ctx, `SELECT `+docColumns+` FROM docs WHERE id = ?`, id)
 	d, err := scanDoc(row)
 	if err != nil {
 		return nil, mapErr("get "+id, err)
@@ -214,8 +265,11 @@ func (s *Store) Get(ctx context.Context, id string) (*metastore.Doc, error) {
 
 // GetKey returns the document with the given natural key; NotExist if there is none.
 func (s *Store) GetKey(ctx context.Context, kind, cell, parent, key string) (*metastore.Doc, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+docColumns+` FROM docs
-		WHERE cell = ? AND kind = ? AND parent = ? AND key = ?`, cell, kind, parent, key)
+	if strings.ContainsRune(kind, 0) {
+		return nil, perr.Errorf(perr.Invalid, "sqlite: kind with a NUL character")
+	}
+	row := s.queryRow(ctx, `SELECT `+docColumns+` FROM docs
+		WHERE cell = ? AND `+kindIs(kind)+` AND parent = ? AND key = ?`, cell, parent, key)
 	d, err := scanDoc(row)
 	if err != nil {
 		return nil, mapErr(fmt.Sprintf("get %s %q in cell %q parent %q", kind, key, cell, parent), err)
