@@ -254,3 +254,15 @@ func chain(level Level, want pds.Privilege) (c [maxChain]pds.Privilege, n int) {
 	}
 	return c, n
 }
+
+// IsRead reports whether p only reads (Personium's access type "read":
+// the *-read cell privileges, propfind, and the box privileges read,
+// read-properties and read-acl). Unit users holding the
+// CellContentsReader role get exactly these.
+func IsRead(p pds.Privilege) bool {
+	switch p {
+	case Read, ReadProperties, ReadACL, CellPropfind:
+		return true
+	}
+	return Valid(CellLevel, p) && len(p) > 5 && p[len(p)-5:] == "-read"
+}

@@ -169,8 +169,13 @@ func (h *Handler) ServeBox(w http.ResponseWriter, r *http.Request, b *Box, path 
 	}
 }
 
-// fail writes err unless the response has started.
+// fail writes err. A request whose client went away (its context is
+// done) gets no answer and no error log: nobody is there to read either.
 func (q *request) fail(err error) {
+	if q.ctx.Err() != nil {
+		q.h.cfg.Log.Debug("dav: client gone", "path", q.r.URL.Path, "err", err)
+		return
+	}
 	if e := perr.Public(err); e.Status() == http.StatusUnauthorized {
 		h := q.w.Header()
 		realm := q.box.URL

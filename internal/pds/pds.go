@@ -59,7 +59,18 @@ type Principal struct {
 	// Scope restricts what the token may do ("root" or none: no restriction
 	// beyond the roles; otherwise cell privilege names).
 	Scope []string
+	// UnitRole is the contents role of a unit user or unit admin
+	// (UnitRoleReader, UnitRoleAdmin, or ""): without one, a unit user
+	// manages the cells it owns but does not see into them.
+	UnitRole string
 }
+
+// The roles of an issuer cell's main box that open the contents of
+// cells to unit users (Personium AccessContext).
+const (
+	UnitRoleReader = "CellContentsReader" // read everything in the cells it may manage
+	UnitRoleAdmin  = "CellContentsAdmin"  // do everything in them
+)
 
 var (
 	cellNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,127}$`)

@@ -576,8 +576,26 @@ func TestUnitUsers(t *testing.T) {
 		t.Errorf("a unit user sees %v", list)
 	}
 	e.as(uut, 404, "GET", "__ctl/Cell('stranger')", "")
-	e.as(uut, 201, "POST", "mine/__ctl/Account", `{"Name":"a"}`)
-	if code := errCode(t, e.as(uut, 403, "GET", "stranger/__ctl/Account", "")); code != "PR403-AU-0003" {
+	// Owning a cell is managing it, not seeing into it: the contents
+	// need the issuer's role CellContentsReader or CellContentsAdmin
+	// (Personium AccessContext.isUnitUserToken(Privilege)).
+	if code := errCode(t, e.as(uut, 403, "POST", "mine/__ctl/Account", `{"Name":"a"}`)); code != "PR403-AU-0002" {
+		t.Errorf("owner without a contents role: %s", code)
+	}
+	e.as(uut, 403, "PUT", "mine/__/f", "x")
+	e.must(201, "POST", "admin/__ctl/Role", `{"Name":"CellContentsReader"}`)
+	e.must(201, "POST", "admin/__ctl/Role", `{"Name":"CellContentsAdmin"}`)
+	e.must(204, "POST", "admin/__ctl/Account('owner1')/$links/_Role", `{"uri":"`+e.url+`admin/__ctl/Role('CellContentsReader')"}`)
+	reader := e.login("admin", "owner1", "password1", "p_target", e.url)["access_token"].(string)
+	e.as(reader, 200, "GET", "mine/__ctl/Account", "")
+	e.as(reader, 403, "POST", "mine/__ctl/Account", `{"Name":"a"}`)
+	e.as(reader, 404, "GET", "mine/__/f", "")
+	e.as(reader, 403, "PUT", "mine/__/f", "x")
+	e.must(204, "POST", "admin/__ctl/Account('owner1')/$links/_Role", `{"uri":"`+e.url+`admin/__ctl/Role('CellContentsAdmin')"}`)
+	cadmin := e.login("admin", "owner1", "password1", "p_target", e.url)["access_token"].(string)
+	e.as(cadmin, 201, "POST", "mine/__ctl/Account", `{"Name":"a"}`)
+	e.as(cadmin, 201, "PUT", "mine/__/f", "x")
+	if code := errCode(t, e.as(cadmin, 403, "GET", "stranger/__ctl/Account", "")); code != "PR403-AU-0003" {
 		t.Errorf("other's cell: %s", code)
 	}
 	e.as(uut, 403, "DELETE", "stranger", "", "X-Personium-Recursive", "true")
@@ -587,7 +605,11 @@ func TestUnitUsers(t *testing.T) {
 	if n := len(e.as(boss, 200, "GET", "__ctl/Cell", "").json(t)["d"].(map[string]any)["results"].([]any)); n != 2 {
 		t.Errorf("the unit admin sees %d cells, want 2", n)
 	}
+	e.as(boss, 403, "GET", "stranger/__ctl/Account", "")
+	e.must(204, "POST", "admin/__ctl/Account('boss')/$links/_Role", `{"uri":"`+e.url+`admin/__ctl/Role('CellContentsReader')"}`)
+	boss = e.login("admin", "boss", "password1", "p_target", e.url)["access_token"].(string)
 	e.as(boss, 200, "GET", "stranger/__ctl/Account", "")
+	e.as(boss, 403, "POST", "stranger/__ctl/Account", `{"Name":"b"}`)
 
 	// Tokens from cells that are not issuers, and cell-local tokens, are no unit user tokens.
 	e.must(201, "POST", "stranger/__ctl/Account", `{"Name":"x"}`, "X-Personium-Credential", "password1")

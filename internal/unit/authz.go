@@ -38,14 +38,13 @@ func (z ACLAuthorizer) Authorize(ctx context.Context, p pds.Principal, c *cell.C
 		return nil
 	}
 	switch {
-	case p.HasUnitPowers():
+	case c == nil && (p.HasUnitPowers() || p.Kind == pds.UnitUser):
+		// The unit's Cell set: a unit user sees the cells it owns.
 		return nil
-	case p.Kind == pds.UnitUser:
-		// A unit user may use the unit's Cell set (scoped to the cells it
-		// owns) and everything in the cells it owns.
-		if c == nil || (c.Owner != "" && c.Owner == p.Subject) {
-			return nil
-		}
+	case set == "Cell" && managesCell(p, c):
+		// Managing a cell itself (deleting it) is the unit's business.
+		return nil
+	case p.Kind == pds.UnitUser && !managesCell(p, c):
 		return perr.New("PR403-AU-0003")
 	}
 	if c == nil {
@@ -68,15 +67,37 @@ func (z ACLAuthorizer) Authorize(ctx context.Context, p pds.Principal, c *cell.C
 	return z.CellPrivilege(ctx, p, c, want)
 }
 
+// managesCell reports whether p manages cell c as the unit does: the
+// unit master, a unit admin, or the unit user owning c (Personium
+// AccessContext.isUnitUserToken()). Managing a cell (deleting it, its
+// owner properties, its schema checks) is not seeing into it; see
+// contentsBypass.
+func managesCell(p pds.Principal, c *cell.Cell) bool {
+	return p.HasUnitPowers() || (p.Kind == pds.UnitUser && c != nil && c.Owner != "" && c.Owner == p.Subject)
+}
+
+// contentsBypass reports whether p may use want on c's contents (control
+// objects, boxes and their resources) without any ACL: the unit master
+// always; a unit admin or the owning unit user only with the issuer's
+// role CellContentsAdmin, or CellContentsReader for read privileges
+// (Personium AccessContext.isUnitUserToken(Privilege)). Everyone else,
+// unit users included, is judged by the ACLs.
+func contentsBypass(p pds.Principal, c *cell.Cell, want pds.Privilege) bool {
+	switch {
+	case p.Kind == pds.UnitMaster:
+		return true
+	case !managesCell(p, c):
+		return false
+	}
+	return p.UnitRole == pds.UnitRoleAdmin || (p.UnitRole == pds.UnitRoleReader && acl.IsRead(want))
+}
+
 // CellPrivilege checks that p holds the cell-level privilege want on c.
 func (z ACLAuthorizer) CellPrivilege(ctx context.Context, p pds.Principal, c *cell.Cell, want pds.Privilege) error {
 	switch {
-	case p.HasUnitPowers():
+	case contentsBypass(p, c, want):
 		return nil
-	case p.Kind == pds.UnitUser:
-		if c.Owner != "" && c.Owner == p.Subject {
-			return nil
-		}
+	case p.Kind == pds.UnitUser && !managesCell(p, c):
 		return perr.New("PR403-AU-0003")
 	}
 	a, err := z.Cells.CellACL(ctx, c)
@@ -113,12 +134,13 @@ func scopeAllows(scope []string, want pds.Privilege) bool {
 
 // CellPrivilegeSet is what p may do at cell level on c, every implied
 // privilege included: the RFC 3744 current-user-privilege-set of the
-// cell (Personium issue 46). The unit master, unit admins and the owning
-// unit user hold root.
+// cell (Personium issue 46). The unit master holds root; unit admins and
+// the owning unit user what their contents role gives (see
+// contentsBypass) plus what the ACL grants.
 func (z ACLAuthorizer) CellPrivilegeSet(ctx context.Context, p pds.Principal, c *cell.Cell) ([]pds.Privilege, error) {
-	held := []pds.Privilege{acl.CellRoot}
+	var held []pds.Privilege
 	scope := []string(nil)
-	if !p.HasUnitPowers() && !(p.Kind == pds.UnitUser && c.Owner != "" && c.Owner == p.Subject) {
+	if !contentsBypass(p, c, acl.CellRoot) {
 		a, err := z.Cells.CellACL(ctx, c)
 		if err != nil {
 			return nil, err
@@ -126,10 +148,24 @@ func (z ACLAuthorizer) CellPrivilegeSet(ctx context.Context, p pds.Principal, c 
 		held, scope = acl.Privileges(acl.Requester{Roles: p.Roles}, a), p.Scope
 	}
 	var out []pds.Privilege
-	for _, priv := range acl.Expand(acl.CellLevel, held) {
-		if lvl, ok := acl.LevelOf(priv); ok && lvl == acl.CellLevel && scopeAllows(scope, priv) {
+	for _, priv := range acl.Expand(acl.CellLevel, append(held, acl.CellRoot)) {
+		lvl, ok := acl.LevelOf(priv)
+		if !ok || lvl != acl.CellLevel {
+			continue
+		}
+		if contentsBypass(p, c, priv) || (holdsAny(held, priv) && scopeAllows(scope, priv)) {
 			out = append(out, priv)
 		}
 	}
 	return out, nil
+}
+
+// holdsAny reports whether one of held implies want at cell level.
+func holdsAny(held []pds.Privilege, want pds.Privilege) bool {
+	for _, h := range held {
+		if acl.Implies(acl.CellLevel, h, want) {
+			return true
+		}
+	}
+	return false
 }

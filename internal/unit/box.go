@@ -154,9 +154,6 @@ type boxAccess struct {
 	cellACL *acl.ACL // loaded once
 }
 
-func (a *boxAccess) unitPowers() bool {
-	return a.p.HasUnitPowers() || (a.p.Kind == pds.UnitUser && a.c.Owner != "" && a.c.Owner == a.p.Subject)
-}
 
 func (a *boxAccess) cellACLs(ctx context.Context) (*acl.ACL, error) {
 	if a.cellACL == nil {
@@ -171,14 +168,15 @@ func (a *boxAccess) cellACLs(ctx context.Context) (*acl.ACL, error) {
 
 // Check implements dav.Access.
 func (a *boxAccess) Check(ctx context.Context, chain []*acl.ACL, want pds.Privilege) error {
-	if a.unitPowers() {
+	switch {
+	case contentsBypass(a.p, a.c, want):
 		return nil
-	}
-	if a.p.Kind == pds.UnitUser {
+	case a.p.Kind == pds.UnitUser && !managesCell(a.p, a.c):
 		return perr.New("PR403-AU-0003")
-	}
-	if err := a.schemaAccess(ctx, acl.EffectiveSchemaAuthz(chain...)); err != nil {
-		return err
+	case !managesCell(a.p, a.c): // unit managers skip the schema check (Personium)
+		if err := a.schemaAccess(ctx, acl.EffectiveSchemaAuthz(chain...)); err != nil {
+			return err
+		}
 	}
 	ca, err := a.cellACLs(ctx)
 	if err != nil {
@@ -223,9 +221,7 @@ func (a *boxAccess) schemaAccess(ctx context.Context, level acl.SchemaAuthz) err
 // Privileges implements dav.Access.
 func (a *boxAccess) Privileges(ctx context.Context, chain []*acl.ACL) []pds.Privilege {
 	var held []pds.Privilege
-	if a.unitPowers() {
-		held = []pds.Privilege{acl.All}
-	} else if a.p.Kind != pds.UnitUser && a.schemaAccess(ctx, acl.EffectiveSchemaAuthz(chain...)) == nil {
+	if managesCell(a.p, a.c) || a.schemaAccess(ctx, acl.EffectiveSchemaAuthz(chain...)) == nil {
 		ca, err := a.cellACLs(ctx)
 		if err != nil {
 			return nil
@@ -233,8 +229,8 @@ func (a *boxAccess) Privileges(ctx context.Context, chain []*acl.ACL) []pds.Priv
 		held = acl.Privileges(acl.Requester{Roles: a.p.Roles}, append(chain, ca)...)
 	}
 	var out []pds.Privilege
-	for _, p := range acl.Expand(acl.BoxLevel, held) {
-		if lvl, ok := acl.LevelOf(p); ok && lvl == acl.BoxLevel {
+	for _, p := range acl.Expand(acl.BoxLevel, []pds.Privilege{acl.All}) {
+		if contentsBypass(a.p, a.c, p) || acl.Can(acl.BoxLevel, acl.Requester{Roles: a.p.Roles}, p, &acl.ACL{ACEs: []acl.ACE{{All: true, Grant: held}}}) {
 			out = append(out, p)
 		}
 	}

@@ -182,20 +182,27 @@ func (s *Server) unitUser(r *http.Request, tc *auth.TransCellToken) (p pds.Princ
 	if !trusted {
 		return pds.Principal{}, false
 	}
-	admin := false
+	admin, unitRole := false, ""
 	for _, role := range tc.Roles {
-		if role == tc.Issuer+"__role/__/UnitAdmin" {
+		switch role {
+		case tc.Issuer + "__role/__/UnitAdmin":
 			admin = true
+		case tc.Issuer + "__role/__/" + pds.UnitRoleAdmin:
+			unitRole = pds.UnitRoleAdmin
+		case tc.Issuer + "__role/__/" + pds.UnitRoleReader:
+			if unitRole == "" {
+				unitRole = pds.UnitRoleReader
+			}
 		}
 	}
 	owner := r.Header.Get("X-Personium-Unit-User")
 	switch {
 	case admin && owner == "":
-		return pds.Principal{Kind: pds.UnitAdmin, Subject: tc.Subject, Roles: tc.Roles}, true
+		return pds.Principal{Kind: pds.UnitAdmin, Subject: tc.Subject, Roles: tc.Roles, UnitRole: unitRole}, true
 	case admin:
-		return pds.Principal{Kind: pds.UnitUser, Subject: owner}, true
+		return pds.Principal{Kind: pds.UnitUser, Subject: owner, UnitRole: unitRole}, true
 	}
-	return pds.Principal{Kind: pds.UnitUser, Subject: tc.Subject, Roles: tc.Roles}, true
+	return pds.Principal{Kind: pds.UnitUser, Subject: tc.Subject, Roles: tc.Roles, UnitRole: unitRole}, true
 }
 
 // transCell verifies the bearer token of r as a transcell token; ok is
