@@ -124,6 +124,10 @@ func (a *Authn) localPrincipal(ctx context.Context, c *Cell, t *auth.LocalToken)
 		return pds.Principal{}, perr.New("PR401-AU-0007")
 	case t.Type == auth.PasswordChange:
 		return pds.Principal{}, perr.New("PR401-AU-0012")
+	case t.Type == auth.UnitLocalUnitUser && t.Issuer == a.CellURL(c) && !t.Expired(now):
+		// p_owner: the owner of this cell, as a unit user of it alone
+		// (it manages the cell; its contents need ACLs, as in Personium).
+		return pds.Principal{Kind: pds.UnitUser, Subject: t.Subject}, nil
 	case t.Type != auth.ResidentAccess && t.Type != auth.VisitorAccess:
 		return pds.Principal{}, perr.New("PR401-AU-0006")
 	case t.Issuer != a.CellURL(c):

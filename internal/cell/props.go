@@ -1,9 +1,11 @@
 package cell
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"strings"
 
 	"github.com/personium-go/personium/dav"
 	"github.com/personium-go/personium/internal/metastore"
@@ -98,4 +100,42 @@ func indexProp(props []dav.Property, n xml.Name) int {
 		}
 	}
 	return -1
+}
+
+// propOwnerReps is the cell property listing the accounts that may act
+// for the cell's owner (p_owner=true at __token):
+// <p:ownerRepresentativeAccounts><p:account>name</p:account>…</p:ownerRepresentativeAccounts>.
+var propOwnerReps = xml.Name{Space: "urn:x-personium:xmlns", Local: "ownerRepresentativeAccounts"}
+
+// IsOwnerRepresentative reports whether account is listed in c's
+// p:ownerRepresentativeAccounts property.
+func (m *Manager) IsOwnerRepresentative(ctx context.Context, c *Cell, account string) (bool, error) {
+	props, err := m.CellProps(ctx, c)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range props {
+		if p.Name != propOwnerReps {
+			continue
+		}
+		d := xml.NewDecoder(bytes.NewReader(p.InnerXML))
+		in := false
+		for {
+			tok, err := d.Token()
+			if err != nil {
+				return false, nil
+			}
+			switch t := tok.(type) {
+			case xml.StartElement:
+				in = t.Name.Local == "account"
+			case xml.EndElement:
+				in = false
+			case xml.CharData:
+				if in && strings.TrimSpace(string(t)) == account {
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
 }

@@ -35,6 +35,7 @@ type TokenRequest struct {
 	ClientSecret string // a transcell token issued by the app cell to this cell
 	Code         string // authorization_code grant: a GC~ code from __authz
 	Cookie       bool   // p_cookie: also issue a cookie session
+	Owner        bool   // p_owner: an owner representative asks for an AU~ token
 	Scope        []string
 	ExpiresIn    time.Duration // 0: default
 	RefreshIn    time.Duration // 0: default
@@ -247,6 +248,9 @@ func (a *Authn) passwordGrant(ctx context.Context, c *Cell, req *TokenRequest, s
 		resp.URL = a.CellURL(c) + "__mypassword"
 		return resp, PasswordChangeRequired
 	}
+	if req.Owner {
+		return a.ownerToken(ctx, c, req, resp)
+	}
 	roles, err := a.accountRoles(ctx, c, pc.acc)
 	if err != nil {
 		return nil, err
@@ -397,4 +401,33 @@ func (a *Authn) residentAccount(ctx context.Context, c *Cell, subject string) (*
 		return nil, perr.New("PR401-AU-0006")
 	}
 	return acc, nil
+}
+
+// ownerToken answers a password grant with p_owner=true (Personium's
+// unit-local unit user token, AU~, which Personium marks deprecated):
+// an account named in the cell's p:ownerRepresentativeAccounts property
+// acts for the cell's owner, as a unit user of this cell only. There is
+// no refresh token and no transcell form (PR400-AN-0008 with p_target).
+func (a *Authn) ownerToken(ctx context.Context, c *Cell, req *TokenRequest, resp *TokenResponse) (*TokenResponse, error) {
+	if req.Target != "" {
+		return nil, perr.New("PR400-AN-0008")
+	}
+	ok, err := a.Cells.IsOwnerRepresentative(ctx, c, req.Username)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, perr.New("PR400-AN-0014")
+	}
+	if c.Owner == "" {
+		return nil, perr.New("PR400-AN-0015")
+	}
+	now := a.now()
+	tok, err := a.seal(&auth.LocalToken{Type: auth.UnitLocalUnitUser, Issuer: a.CellURL(c), Subject: c.Owner,
+		Issued: now.UnixMilli(), Expires: now.Add(req.ExpiresIn).UnixMilli()})
+	if err != nil {
+		return nil, err
+	}
+	resp.AccessToken, resp.TokenType, resp.ExpiresIn = tok, "Bearer", int64(req.ExpiresIn/time.Second)
+	return resp, nil
 }

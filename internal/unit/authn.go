@@ -140,7 +140,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		Assertion: form.Get("assertion"), RefreshToken: form.Get("refresh_token"), Target: form.Get("p_target"),
 		ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret"),
 		Scope: strings.Fields(form.Get("scope")), RemoteAddr: r.RemoteAddr,
-		Code: form.Get("code"), Cookie: form.Get("p_cookie") == "true",
+		Code: form.Get("code"), Cookie: form.Get("p_cookie") == "true", Owner: form.Get("p_owner") == "true",
 	}
 	if v := form.Get("expires_in"); v != "" {
 		n, err := strconv.Atoi(v)

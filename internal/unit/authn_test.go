@@ -786,3 +786,50 @@ func TestBasicAuth(t *testing.T) {
 		t.Errorf("malformed Basic: %d %s", r.status, r.body)
 	}
 }
+
+func TestOwnerRepresentative(t *testing.T) {
+	e := newAuthEnv(t)
+	owner := "https://unit.example/admin/#alice"
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"owned"}`, "X-Personium-Unit-User", owner)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"free"}`)
+	for _, c := range []string{"owned", "free"} {
+		e.must(201, "POST", c+"/__ctl/Account", `{"Name":"rep"}`, "X-Personium-Credential", "password1")
+		e.must(201, "POST", c+"/__ctl/Account", `{"Name":"other"}`, "X-Personium-Credential", "password1")
+		e.must(207, "PROPPATCH", c, `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>
+			<p:ownerRepresentativeAccounts><p:account>rep</p:account></p:ownerRepresentativeAccounts></D:prop></D:set></D:propertyupdate>`)
+	}
+	owner1 := func(cellName, user string, extra ...string) *resp {
+		v := url.Values{"grant_type": {"password"}, "username": {user}, "password": {"password1"}, "p_owner": {"true"}}
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Set(extra[i], extra[i+1])
+		}
+		return e.form(cellName+"/__token", v)
+	}
+	r := owner1("owned", "rep")
+	if r.status != 200 {
+		t.Fatalf("p_owner grant: %d %s", r.status, r.body)
+	}
+	m := r.json(t)
+	tok, _ := m["access_token"].(string)
+	if !strings.HasPrefix(tok, "AU~") || m["refresh_token"] != nil {
+		t.Fatalf("p_owner answer: %v", m)
+	}
+	// It manages the cell (owner operations) but does not see into it.
+	e.as(tok, 207, "PROPPATCH", "owned", `<D:propertyupdate xmlns:D="DAV:" xmlns:z="urn:z"><D:set><D:prop><z:x>1</z:x></D:prop></D:set></D:propertyupdate>`)
+	e.as(tok, 403, "GET", "owned/__ctl/Account", "")
+	e.as(tok, 401, "PROPPATCH", "free", `<D:propertyupdate xmlns:D="DAV:" xmlns:z="urn:z"><D:set><D:prop><z:x>1</z:x></D:prop></D:set></D:propertyupdate>`)
+	e.clock.Advance(2 * time.Second)
+	for _, c := range []struct{ cell, user, code string }{
+		{"owned", "other", "PR400-AN-0014"},
+		{"free", "rep", "PR400-AN-0015"},
+	} {
+		r := owner1(c.cell, c.user)
+		if _, desc := oauthCode(t, r); r.status != 400 || !strings.Contains(desc, c.code) {
+			t.Errorf("%s/%s: %d %s", c.cell, c.user, r.status, r.body)
+		}
+		e.clock.Advance(2 * time.Second)
+	}
+	if r := owner1("owned", "rep", "p_target", e.url+"free/"); r.status != 400 || !strings.Contains(string(r.body), "PR400-AN-0008") {
+		t.Errorf("p_owner with p_target: %d %s", r.status, r.body)
+	}
+}

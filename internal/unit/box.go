@@ -154,7 +154,6 @@ type boxAccess struct {
 	cellACL *acl.ACL // loaded once
 }
 
-
 func (a *boxAccess) cellACLs(ctx context.Context) (*acl.ACL, error) {
 	if a.cellACL == nil {
 		ca, err := a.s.cfg.Cells.CellACL(ctx, a.c)
