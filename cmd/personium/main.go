@@ -83,6 +83,7 @@ type serveConfig struct {
 	lockCount   int
 	lockTime    time.Duration
 	store       string
+	introspect  string
 	encrypt     bool
 	gcInterval  time.Duration
 }
@@ -136,6 +137,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.unitUsers, "unit-user-issuers", envDefault("UNIT_USER_ISSUERS", ""), "space- or comma-separated cell `URLs` whose transcell tokens aimed at the unit URL make unit users (personium-localunit:/cell/ allowed); their main-box role UnitAdmin makes unit administrators (PERSONIUM_UNIT_USER_ISSUERS)")
 	fs.IntVar(&c.lockCount, "account-lock-count", envInt("ACCOUNT_LOCK_COUNT", 0), "failed password attempts in a row that lock an account; 0: no lock beyond the one second after each failure (PERSONIUM_ACCOUNT_LOCK_COUNT)")
 	fs.DurationVar(&c.lockTime, "account-lock-time", envDuration("ACCOUNT_LOCK_TIME", 30*time.Minute), "how long a locked account stays locked (PERSONIUM_ACCOUNT_LOCK_TIME)")
+	fs.StringVar(&c.introspect, "introspect-user", envDefault("INTROSPECT_USER", ""), "`user:password` that may call every cell's __introspect with HTTP Basic (PERSONIUM_INTROSPECT_USER)")
 	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) (PERSONIUM_STORE)")
 	fs.BoolVar(&c.encrypt, "encrypt", envDefault("ENCRYPT", "true") != "false", "encrypt file bodies chunk by chunk, as Swarm does (64-byte references whose keys stay in the metadata store); --encrypt=false stores plain chunks (PERSONIUM_ENCRYPT)")
 	fs.DurationVar(&c.gcInterval, "gc-interval", envDuration("GC_INTERVAL", 10*time.Minute), "how often unreferenced content chunks are collected, when files were deleted or overwritten since the last run; 0: never (PERSONIUM_GC_INTERVAL)")
@@ -217,6 +219,11 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		ln.Close()
 		return err
 	}
+	introUser, introPass, _ := strings.Cut(c.introspect, ":")
+	if c.introspect != "" && (introUser == "" || introPass == "") {
+		ln.Close()
+		return fmt.Errorf("--introspect-user must be user:password")
+	}
 	ct, err := openContent(c, store, log)
 	if err != nil {
 		ln.Close()
@@ -231,7 +238,7 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 	}
 	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log,
 		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: unitUserIssuers(c.unitUsers, unitURL),
-		DAV: davh})
+		DAV: davh, IntrospectUser: introUser, IntrospectPassword: introPass})
 	if err != nil {
 		ln.Close()
 		return err

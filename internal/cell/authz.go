@@ -242,3 +242,67 @@ func (a *Authn) BoxBySchema(ctx context.Context, c *Cell, schema string) (string
 	}
 	return boxes[0].Props["Name"].(string), nil
 }
+
+// Introspect answers {cell}__introspect for token (RFC 7662 as Personium
+// answers it, IntrospectionEndPointResource): active with client_id,
+// exp and iat (Unix seconds), sub, iss, aud and p_roles for a resident
+// access or refresh token issued by c, or a visitor token or transcell
+// token issued by c or aimed at it, unexpired; {"active": false} for
+// anything else. schema, when set, is the only app whose tokens the
+// caller may inspect.
+func (a *Authn) Introspect(c *Cell, token, schema string) map[string]any {
+	inactive := map[string]any{"active": false}
+	now := a.now()
+	cellURL := a.CellURL(c)
+	out := map[string]any{"active": true}
+	if auth.IsLocalToken(token) {
+		t, err := a.Sealer.Open(token)
+		if err != nil || t.Expired(now) || (schema != "" && strings.TrimSuffix(t.Schema, "#c") != schema) {
+			return inactive
+		}
+		switch t.Type {
+		case auth.ResidentAccess, auth.ResidentRefresh:
+			if t.Issuer != cellURL {
+				return inactive
+			}
+		case auth.VisitorAccess, auth.VisitorRefresh:
+			if t.Issuer != cellURL {
+				return inactive
+			}
+			out["aud"] = cellURL
+		default:
+			return inactive
+		}
+		out["client_id"], out["exp"], out["iat"] = nullable(t.Schema), t.Expires/1000, t.Issued/1000
+		out["sub"], out["iss"], out["p_roles"] = t.Subject, t.Issuer, nonNil(t.Roles)
+		return out
+	}
+	tc, err := auth.ParseTransCell(token, a.Trust, now)
+	if err != nil || (schema != "" && strings.TrimSuffix(tc.Schema, "#c") != schema) || (tc.Issuer != cellURL && tc.Target != cellURL) {
+		return inactive
+	}
+	out["client_id"], out["exp"], out["iat"] = nullable(tc.Schema), tc.Expires.Unix(), tc.IssuedAt.Unix()
+	out["sub"], out["iss"], out["aud"], out["p_roles"] = tc.Subject, tc.Issuer, tc.Target, nonNil(tc.Roles)
+	return out
+}
+
+// ClientSchema authenticates an app by client_id and client_secret (a
+// transcell token its cell issued to c), as the token endpoint does, and
+// returns the schema.
+func (a *Authn) ClientSchema(ctx context.Context, c *Cell, id, secret string) (string, error) {
+	return a.clientSchema(ctx, c, &TokenRequest{ClientID: id, ClientSecret: secret})
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -73,7 +74,7 @@ func (s *Server) boxPrincipal(r *http.Request, c *cell.Cell, box string, schema 
 	if sc, _ := schema.(string); sc != "" && box != string(pds.MainBox) {
 		return pds.Principal{}, perr.New("PR401-AU-0001")
 	}
-	user, pw, ok := r.BasicAuth()
+	user, pw, ok := basicCredentials(r.Header.Get("Authorization"))
 	if !ok || s.cfg.Authn == nil {
 		return pds.Principal{}, perr.New("PR401-AU-0004")
 	}
@@ -157,10 +158,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	// Client authentication: a client assertion wins over Basic, which
 	// wins over client_id/client_secret in the body.
 	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, cred, _ := strings.Cut(h, " ")
-		raw, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
-		id, secret, ok := strings.Cut(string(raw), ":")
-		if !strings.EqualFold(scheme, "Basic") || derr != nil || !ok {
+		id, secret, ok := basicCredentials(h)
+		if !ok {
 			writeOAuthError(w, c, cellURL, perr.New("PR400-AN-0018"))
 			return
 		}
@@ -270,10 +269,8 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if p, err := s.unitPrincipal(r); err != nil || (!p.HasUnitPowers() && p.Kind != pds.UnitUser) {
-		if err == nil {
-			err = authError(r.Context())
-		}
+	schema, err := s.introspector(r, c)
+	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)
 		return
 	}
@@ -282,16 +279,46 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		perr.Write(w, r, err)
 		return
 	}
-	p, err := s.cfg.Authn.Principal(r.Context(), c, form.Get("token"))
+	writeJSON(w, http.StatusOK, s.cfg.Authn.Introspect(c, form.Get("token"), schema))
+}
+
+// introspector decides who may call {cell}__introspect, as Personium
+// does: the unit master, a unit admin or the unit user owning the cell,
+// and the introspection user configured for the unit (HTTP Basic), may
+// inspect any token; an app may inspect its own apps' tokens, with Basic
+// client credentials (client_id and a client secret its cell issued to
+// this cell) or with a token carrying its schema. schema is "" for the
+// former, the app's schema for the latter.
+func (s *Server) introspector(r *http.Request, c *cell.Cell) (schema string, err error) {
+	ctx := r.Context()
+	switch st, _ := ctx.Value(authStateKey{}).(authState); st {
+	case authNone:
+		return "", authError(ctx)
+	case authBasic:
+		user, pw, _ := basicCredentials(r.Header.Get("Authorization"))
+		if s.cfg.IntrospectUser != "" && subtle.ConstantTimeCompare([]byte(user), []byte(s.cfg.IntrospectUser)) == 1 &&
+			subtle.ConstantTimeCompare([]byte(pw), []byte(s.cfg.IntrospectPassword)) == 1 {
+			return "", nil
+		}
+		if schema, err := s.cfg.Authn.ClientSchema(ctx, c, user, pw); err == nil {
+			return strings.TrimSuffix(schema, "#c"), nil
+		}
+		return "", perr.New("PR403-AU-0002")
+	}
+	if p, err := s.unitPrincipal(r); err == nil && managesCell(p, c) {
+		return "", nil
+	}
+	p, err := s.cellPrincipal(r, c)
 	if err != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"active": false})
-		return
+		return "", err
 	}
-	out := map[string]any{"active": true, "sub": p.Subject, "aud": s.cellURL(c), "p_roles": p.Roles}
-	if p.Schema != "" {
-		out["client_id"] = p.Schema
+	if managesCell(p, c) {
+		return "", nil
 	}
-	writeJSON(w, http.StatusOK, out)
+	if p.Schema == "" {
+		return "", perr.New("PR403-AU-0002")
+	}
+	return strings.TrimSuffix(p.Schema, "#c"), nil
 }
 
 // setCellACL answers ACL {cell}: replaces the cell's ACL (privilege acl).
@@ -318,4 +345,37 @@ func (s *Server) cellPriv(r *http.Request, c *cell.Cell, p pds.Principal, want p
 		return z.CellPrivilege(r.Context(), p, c, want)
 	}
 	return s.authz.Authorize(r.Context(), p, c, "Cell", true)
+}
+
+// basicCredentials reads "Authorization: Basic …" as Personium does
+// (CommonUtils.parseBasicAuthzHeader): base64 (standard or URL-safe
+// alphabet), split at the first colon, then each part URL-decoded, as
+// RFC 6749 §2.3.1 asks of clients whose IDs are URLs. A part that is
+// not valid URL encoding is taken as it is.
+func basicCredentials(h string) (user, password string, ok bool) {
+	scheme, cred, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Basic") {
+		return "", "", false
+	}
+	cred = strings.TrimSpace(cred)
+	raw, err := base64.StdEncoding.DecodeString(cred)
+	if err != nil {
+		if raw, err = base64.URLEncoding.DecodeString(cred); err != nil {
+			if raw, err = base64.RawURLEncoding.DecodeString(cred); err != nil {
+				return "", "", false
+			}
+		}
+	}
+	user, password, ok = strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", false
+	}
+	return urlDecoded(user), urlDecoded(password), true
+}
+
+func urlDecoded(s string) string {
+	if d, err := url.QueryUnescape(s); err == nil {
+		return d
+	}
+	return s
 }

@@ -87,7 +87,8 @@ func newAuthEnvWith(t *testing.T, issuers []string) *authEnv {
 	}
 	davh := dav.New(dav.Config{Meta: store, Content: &swarmtest.MemStore{}, Encrypt: true, Locks: &lock.Manager{Store: store}, NewID: cells.NewID})
 	s, err := unit.New(unit.Config{UnitURL: e.url, MasterToken: master, Cells: cells, Authn: authn,
-		Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: issuerURLs, DAV: davh})
+		Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: issuerURLs, DAV: davh,
+		IntrospectUser: "introspector", IntrospectPassword: "intro-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,6 +427,37 @@ func TestSchemaAuthentication(t *testing.T) {
 	if m := e.form("user/__introspect", url.Values{"token": {tok}}, "Authorization", "Bearer "+master).json(t); m["client_id"] != appURL+"#c" {
 		t.Errorf("confidential: %v", m)
 	}
+	// Who may introspect: the configured user (Basic); the app itself
+	// with its client credentials or a token of its own, for its tokens
+	// only; nobody else.
+	plain := e.login("user", "me", "password1")["access_token"].(string)
+	basic := func(u, p string) string { // RFC 6749 §2.3.1: URL-encoded, then base64
+		req, _ := http.NewRequest("POST", "/", nil)
+		req.SetBasicAuth(url.QueryEscape(u), url.QueryEscape(p))
+		return req.Header.Get("Authorization")
+	}
+	for _, c := range []struct {
+		name, authz, token string
+		status             int
+		active             bool
+	}{
+		{"configured user", basic("introspector", "intro-secret"), plain, 200, true},
+		{"wrong password", basic("introspector", "nope"), plain, 403, false},
+		{"app credentials, its token", basic(appURL, secret), tok, 200, true},
+		{"app credentials, another token", basic(appURL, secret), plain, 200, false},
+		{"app token", "Bearer " + tok, tok, 200, true},
+		{"plain account token", "Bearer " + plain, tok, 403, false},
+		{"anonymous", "", tok, 401, false},
+	} {
+		r := e.form("user/__introspect", url.Values{"token": {c.token}}, "Authorization", c.authz)
+		if r.status != c.status || (c.status == 200 && r.json(t)["active"] != c.active) {
+			t.Errorf("introspect as %s: %d %s", c.name, r.status, r.body)
+		}
+	}
+	if m := e.form("user/__introspect", url.Values{"token": {"AR~garbage"}}, "Authorization", "Bearer "+master).json(t); m["active"] != false {
+		t.Errorf("garbage token: %v", m)
+	}
+
 	// A secret for another cell, or from another issuer, is refused.
 	e.clock.Advance(2 * time.Second)
 	r = e.form("user/__token", url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"},

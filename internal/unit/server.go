@@ -8,7 +8,6 @@ package unit
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -55,6 +54,10 @@ type Config struct {
 	UnitUserIssuers []string
 	// DAV serves the WebDAV tree of boxes; nil: only box metadata.
 	DAV *dav.Handler
+	// IntrospectUser and IntrospectPassword, when set, let a service
+	// call every cell's __introspect with HTTP Basic (Personium's
+	// io.personium.core.introspect.username/password).
+	IntrospectUser, IntrospectPassword string
 }
 
 // Server serves a unit. Build it with New.
@@ -146,8 +149,7 @@ func (s *Server) authenticate(r *http.Request) (pds.Principal, authState) {
 	scheme, token, _ := strings.Cut(h, " ")
 	switch {
 	case strings.EqualFold(scheme, "Basic"):
-		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
-		if err != nil || !strings.Contains(string(raw), ":") {
+		if _, _, ok := basicCredentials(h); !ok {
 			return pds.Principal{}, authBadBasic
 		}
 		return pds.Principal{}, authBasic
