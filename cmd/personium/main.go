@@ -84,6 +84,7 @@ type serveConfig struct {
 	lockTime    time.Duration
 	store       string
 	introspect  string
+	debugListen string
 	encrypt     bool
 	gcInterval  time.Duration
 }
@@ -141,6 +142,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) (PERSONIUM_STORE)")
 	fs.BoolVar(&c.encrypt, "encrypt", envDefault("ENCRYPT", "true") != "false", "encrypt file bodies chunk by chunk, as Swarm does (64-byte references whose keys stay in the metadata store); --encrypt=false stores plain chunks (PERSONIUM_ENCRYPT)")
 	fs.DurationVar(&c.gcInterval, "gc-interval", envDuration("GC_INTERVAL", 10*time.Minute), "how often unreferenced content chunks are collected, when files were deleted or overwritten since the last run; 0: never (PERSONIUM_GC_INTERVAL)")
+	fs.StringVar(&c.debugListen, "debug-listen", envDefault("DEBUG_LISTEN", ""), "`address` of a second listener serving Go's profiler (/debug/pprof/); off when empty; keep it on loopback (PERSONIUM_DEBUG_LISTEN)")
 	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: personium serve [flags]\n\nRuns a Personium unit with path-based cell URLs ({unit}{cell}/).\nStops gracefully on SIGINT or SIGTERM.\n\nFlags:\n")
@@ -209,6 +211,11 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		return err
 	}
 	defer store.Close()
+	if c.metastore == "sqlite" {
+		// The data folder is this process's alone (the content store locks
+		// it), so every write goes through here and reads may be cached.
+		store = metastore.NewCache(store, 100_000)
+	}
 	cells := cell.NewManager(store)
 	if err := cells.EnsureIndexes(ctx); err != nil {
 		ln.Close()
@@ -247,6 +254,14 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	if c.debugListen != "" {
+		stop, err := serveDebug(c.debugListen, log)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer stop()
+	}
 	log.Info("serving", "unit", unitURL, "listen", ln.Addr().String(), "metastore", c.metastore, "data", c.data,
 		"store", c.store, "encrypt", c.encrypt, "startup", time.Since(start).Round(time.Millisecond))
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/personium-go/personium/dav"
@@ -30,6 +31,7 @@ type Manager struct {
 
 	unitSchema *odata.Schema
 	cellSchema *odata.Schema
+	cellCache  sync.Map // name → cachedCell
 }
 
 // NewManager returns a Manager over store.
@@ -100,7 +102,39 @@ type Cell struct {
 }
 
 // Get returns the cell called name; PR404-DV-0003-class NotExist if none.
+//
+// Cells found are remembered for CellCacheTTL: every request starts with
+// this lookup. Writes through this Manager forget them at once; a cell
+// deleted or replaced by another process sharing the store may be seen
+// for up to CellCacheTTL more (its documents are gone, so only empty
+// answers come of it).
 func (m *Manager) Get(ctx context.Context, name string) (*Cell, error) {
+	if v, ok := m.cellCache.Load(name); ok {
+		if e := v.(cachedCell); m.now().Sub(e.at) < CellCacheTTL && m.now().Sub(e.at) >= 0 {
+			c := *e.c
+			return &c, nil
+		}
+	}
+	c, err := m.load(ctx, name)
+	if err == nil {
+		cp := *c
+		m.cellCache.Store(name, cachedCell{c: &cp, at: m.now()})
+	}
+	return c, err
+}
+
+// CellCacheTTL is how long Get trusts a cell it looked up.
+const CellCacheTTL = time.Second
+
+type cachedCell struct {
+	c  *Cell
+	at time.Time
+}
+
+// forgetCells empties the cell cache (after any write to a cell).
+func (m *Manager) forgetCells() { m.cellCache.Clear() }
+
+func (m *Manager) load(ctx context.Context, name string) (*Cell, error) {
 	key, _ := json.Marshal([]string{name})
 	d, err := m.Store.GetKey(ctx, KindCell, "", "", string(key))
 	if err != nil {
@@ -131,6 +165,7 @@ func (m *Manager) UnitProvider(owner string, onlyOwned bool) *odata.DocProvider 
 		Store: m.Store, Schema: m.unitSchema, Now: m.now, NewID: m.NewID,
 		Hooks: map[string]*odata.Hooks{"Cell": {
 			Check: func(ctx context.Context, old, e *odata.Entity) error {
+				m.forgetCells()
 				if old == nil {
 					if owner != "" {
 						e.Props["__owner"] = owner
@@ -139,6 +174,7 @@ func (m *Manager) UnitProvider(owner string, onlyOwned bool) *odata.DocProvider 
 				return nil
 			},
 			Extra: func(ctx context.Context, old, e *odata.Entity) ([]metastore.Op, error) {
+				m.forgetCells()
 				if e != nil {
 					return nil, nil
 				}
@@ -162,6 +198,7 @@ func (m *Manager) UnitProvider(owner string, onlyOwned bool) *odata.DocProvider 
 // sweep would leave an unreachable document behind; cell-level locking
 // comes with export/import.)
 func (m *Manager) DeleteRecursive(ctx context.Context, c *Cell) error {
+	defer m.forgetCells()
 	_, err := m.Store.Apply(ctx, metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: c.ID}})
 	if perr.Is(err, perr.NotExist) {
 		return perr.New("PR404-DV-0003")

@@ -110,8 +110,12 @@ func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// queryRow runs a one-row read query, prepared when possible.
+// queryRow runs a one-row read query, prepared when possible. It is
+// for point lookups by a unique key, which take microseconds: they run
+// without the caller's cancellation, whose set-up in the driver (a
+// watcher per statement) costs more than the lookup itself.
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = context.WithoutCancel(ctx)
 	if st, err := s.readStmt(ctx, query); err == nil && st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -27,6 +27,12 @@ func TestConformance(t *testing.T) {
 	metastoretest.Run(t, func(t *testing.T) metastore.Store { return newStore(t) })
 }
 
+// TestCachedConformance: the read cache in front of the store keeps
+// every promise of the store (its writes go through the cache).
+func TestCachedConformance(t *testing.T) {
+	metastoretest.Run(t, func(t *testing.T) metastore.Store { return metastore.NewCache(newStore(t), 1000) })
+}
+
 // explain returns the EXPLAIN QUERY PLAN lines of q's document and count
 // statements.
 func explain(t *testing.T, s *Store, q *metastore.Query) (sel, count []string) {
