@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // boxPrivilegeMatrix: what a role holding one box privilege on the box
@@ -106,6 +107,33 @@ func TestRequireSchemaAuthz(t *testing.T) {
 	// An explicit none below the box stops the inheritance.
 	e.must(200, "ACL", "c/b/col", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns" p:requireSchemaAuthz="none"/>`)
 	e.as(tok, 200, "GET", "c/b/col/f", "")
+
+	// Tokens of the box's app: public passes; confidential needs a
+	// confidential client (#c); another app's schema is a mismatch.
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"app"}`)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"other"}`)
+	for _, a := range []string{"app", "other"} {
+		e.must(201, "POST", a+"/__ctl/Account", `{"Name":"client"}`, "X-Personium-Credential", "password1")
+	}
+	appToken := func(app string) string {
+		e.clock.Advance(2 * time.Second)
+		secret := e.login(app, "client", "password1", "p_target", e.url+"c/")["access_token"].(string)
+		e.clock.Advance(2 * time.Second)
+		return e.login("c", "me", "password1", "client_id", e.url+app+"/", "client_secret", secret)["access_token"].(string)
+	}
+	e.must(204, "PUT", "c/__ctl/Box('b')", `{"Name":"b","Schema":"`+e.url+`app/"}`)
+	e.must(200, "ACL", "c/b/col", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns" p:requireSchemaAuthz="confidential"/>`)
+	public := appToken("app")
+	e.as(public, 200, "GET", "c/b", "")
+	if code := errCode(t, e.as(public, 403, "GET", "c/b/col/f", "")); code != "PR403-AU-0006" {
+		t.Errorf("public token on a confidential resource: %s", code)
+	}
+	if code := errCode(t, e.as(appToken("other"), 403, "GET", "c/b", "")); code != "PR403-AU-0005" {
+		t.Errorf("another app's token: %s", code)
+	}
+	e.must(201, "POST", "app/__ctl/Role", `{"Name":"confidentialClient"}`)
+	e.must(204, "POST", "app/__ctl/Account('client')/$links/_Role", `{"uri":"`+e.url+`app/__ctl/Role('confidentialClient')"}`)
+	e.as(appToken("app"), 200, "GET", "c/b/col/f", "")
 }
 
 func TestBoxDeletion(t *testing.T) {
