@@ -253,17 +253,18 @@ func (q *request) put() error {
 // hex and its size. done must be called once the reference is committed
 // or abandoned.
 func (q *request) store(body io.Reader) (ref string, size int64, done func(), err error) {
+	ctx := q.ctx
 	done = func() {}
 	if q.h.cfg.Uploads != nil {
-		done = q.h.cfg.Uploads()
+		ctx, done = q.h.cfg.Uploads(ctx)
 	}
 	if body == nil {
 		body = bytes.NewReader(nil)
 	}
 	cr := &countingReader{r: body}
-	r, err := swarm.Upload(q.ctx, q.h.cfg.Content, &bodyReader{cr}, swarm.Options{Encrypt: q.h.cfg.Encrypt, Rand: rand.Reader})
+	r, err := swarm.Upload(ctx, q.h.cfg.Content, &bodyReader{cr}, swarm.Options{Encrypt: q.h.cfg.Encrypt, Rand: rand.Reader})
 	if err == nil && q.h.cfg.Sync != nil {
-		err = q.h.cfg.Sync(q.ctx)
+		err = q.h.cfg.Sync(ctx)
 	}
 	if err != nil {
 		done()

@@ -28,13 +28,15 @@ type Config struct {
 	Encrypt bool
 	// Locks keeps WebDAV locks; nil: LOCK and UNLOCK are not supported.
 	Locks *lock.Manager
-	// Uploads, when set, is called before a file body is stored; the
-	// returned function is called once its reference is committed or
-	// abandoned (the content store's garbage collector must not free the
-	// chunks of an upload in progress).
-	Uploads func() (done func())
-	// Sync, when set, makes the chunks stored so far durable; it is
-	// called once per file, before the file's reference is committed.
+	// Uploads, when set, starts an upload session before a file body is
+	// stored: the chunks are Put with the returned context, and the
+	// returned function is called once the file's reference is committed
+	// or abandoned (the content store's garbage collector must not free
+	// the chunks of an upload in progress).
+	Uploads func(ctx context.Context) (context.Context, func())
+	// Sync, when set, makes the chunks of the upload session in ctx
+	// durable and readable; it is called once per file, before the
+	// file's reference is committed.
 	Sync func(ctx context.Context) error
 	// Released, when set, is called after content may have become
 	// unreferenced (a file deleted or overwritten), to schedule garbage

@@ -1,77 +1,43 @@
 package localstore
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/personium-go/personium/internal/perr"
 	"github.com/personium-go/personium/swarm"
 )
 
-// clockSlack is subtracted from upload start times in the cutoff: file
-// times come from the kernel's coarse clock (or a file system with
-// seconds granularity) and may lag time.Now by that much.
-const clockSlack = 2 * time.Second
-
-// Stats describe one Collect. Bytes count chunk data (span ‖ payload),
-// not the file header or the file system's overhead.
+// Stats describe one Collect. Chunk bytes are span ‖ payload; DiskFreed
+// counts pack file bytes.
 type Stats struct {
-	Roots        int   // live references walked
-	MissingRoots int   // live references skipped by Options.OnMissing
-	KeptChunks   int64 // chunk files left in place
-	KeptBytes    int64
-	FreedChunks  int64 // chunk files deleted
-	FreedBytes   int64
-	TempFiles    int // leftover temporary files deleted
+	Roots          int   // live references walked
+	MissingRoots   int   // live references skipped by Options.OnMissing
+	KeptChunks     int64 // chunks in the index after the collection
+	KeptBytes      int64
+	FreedChunks    int64 // garbage chunks dropped from the index
+	FreedBytes     int64
+	PacksDeleted   int   // packs without live chunks, deleted
+	PacksCompacted int   // packs less than half live, rewritten
+	DiskFreed      int64 // bytes of pack files given back to the file system
+	TempFiles      int   // temporary packs no writer owned, deleted
 }
 
-// BeginUpload announces an upload: until done is called, Collect
-// deletes no chunk file written or refreshed since BeginUpload, even if
-// no live reference reaches it yet. The WebDAV layer calls it before
-// swarm.Upload and calls done after Sync and the commit of the reference
-// to metadata (or after giving up). done may be called more than once.
-func (s *Store) BeginUpload() (done func()) {
-	s.mu.Lock()
-	id := s.nextID
-	s.nextID++
-	s.uploads[id] = time.Now()
-	s.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.mu.Lock()
-			delete(s.uploads, id)
-			s.mu.Unlock()
-		})
-	}
-}
-
-// liveKey is the key of addr in the marked set: its first 8 bytes. Two
-// chunks sharing them can only keep a garbage chunk alive, never lose a
-// live one, and the set stays at a few bytes per chunk.
+// liveKey is the key of addr in the marked set.
 func liveKey(addr *[swarm.HashSize]byte) uint64 { return binary.LittleEndian.Uint64(addr[:8]) }
 
-// markLive adds addr to the marked set if a Collect is running.
-func (s *Store) markLive(addr *[swarm.HashSize]byte) {
-	s.mu.Lock()
-	if s.live != nil {
-		s.live[liveKey(addr)] = struct{}{}
-	}
-	s.mu.Unlock()
-}
-
+// isLive reports whether addr is marked; s.liveMu is held.
 func (s *Store) isLive(addr *[swarm.HashSize]byte) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	_, ok := s.live[liveKey(addr)]
 	return ok
 }
@@ -83,29 +49,40 @@ func (s *Store) isLive(addr *[swarm.HashSize]byte) bool {
 // error yield returns. Everything live at any moment during the call must
 // be enumerated, so roots should read a consistent snapshot of the
 // metadata taken after Collect was called; references committed later
-// are safe only if their chunks were Put during the Collect or under
-// BeginUpload. yield may be called from several goroutines at once.
+// are safe only if their chunks were Put during the Collect or in an
+// upload session (BeginUpload) still open when the Collect started or
+// begun since. yield may be called from several goroutines at once.
 //
-// Every chunk reachable from a root is marked, and so is every chunk Put
-// while Collect runs. Then every unmarked chunk file whose modification
-// time is before the cutoff is deleted, where
+// Every chunk reachable from a root is marked, and so is every chunk a
+// Put finds already stored (deduplicates) while Collect runs. Then the
+// packs are swept, except those
 //
-//	cutoff = min(start − Options.Grace, start of the oldest upload in progress − 2 s)
+//   - finalized after Collect was called (by a session's Sync, a Put
+//     without a session, or this Collect),
+//   - written or deduplicated from by an upload session open when
+//     Collect was called or since,
+//   - finalized, or deduplicated from by a Put without a session, less
+//     than Options.Grace before Collect was called.
 //
-// (start is when Collect was called; uploads are those between
-// BeginUpload and done; the 2 s absorb the coarseness of file times). Put
-// refreshes the modification time of a chunk that already exists, so an
-// upload that reuses a garbage chunk keeps it. Leftover temporary files
-// of a crashed process older than the cutoff are deleted too.
+// A swept pack without a marked chunk is deleted; one whose marked
+// chunks' records fill less than half of its file is compacted: they are
+// copied into a new pack, made durable, the index switches to it and the
+// old pack is deleted (a compaction aborts, keeping the old pack, if a Put
+// deduplicates one of its unmarked chunks meanwhile). The unmarked
+// chunks of the other swept packs are dropped from the index, their bytes
+// staying on disk until their pack is compacted. Temporary packs no
+// writer owns (a failed write's) are deleted too.
 //
 // If marking fails (a root or intermediate chunk of a root is missing or
 // damaged, a reference is malformed, roots or yield fails, ctx is done)
 // nothing is deleted and the error is returned; only a root whose root
 // chunk does not exist is handed to Options.OnMissing, which may skip it.
 // (Marking reads the intermediate chunks to find the leaves; it does not
-// read the leaves.) If the sweep fails half-way, the chunks deleted so far were
-// garbage and the Stats count them. Only one Collect runs at a time per
-// Store: another gives a perr Conflict error.
+// read the leaves.) If the sweep fails, what it deleted was garbage and
+// the Stats count it; a compaction that finds a damaged live chunk keeps
+// its pack and the error, wrapping swarm.ErrCorrupt, is returned after
+// the other packs are swept. Only one Collect runs at a time per Store:
+// another gives a perr Conflict error.
 func (s *Store) Collect(ctx context.Context, roots func(yield func(swarm.Reference) error) error) (Stats, error) {
 	if !s.collecting.TryLock() {
 		return Stats{}, perr.Errorf(perr.Conflict, "localstore: a collection is already running")
@@ -113,32 +90,40 @@ func (s *Store) Collect(ctx context.Context, roots func(yield func(swarm.Referen
 	defer s.collecting.Unlock()
 
 	s.mu.Lock()
-	start := time.Now()
-	cutoff := start.Add(-s.opts.Grace)
-	for _, t := range s.uploads {
-		if c := t.Add(-clockSlack); c.Before(cutoff) {
-			cutoff = c
-		}
+	startSeq := s.seq
+	cutoff := s.now().Add(-s.opts.Grace).UnixNano()
+	// a session open now keeps its packs until the sweep is over, even if
+	// it ends sooner: it may have deduplicated chunks before the Collect
+	// started (so they are not marked) and commit its reference after
+	// roots read the metadata
+	for x := range s.sessions {
+		s.gcSessions = append(s.gcSessions, x)
 	}
+	s.liveMu.Lock()
 	s.live = map[uint64]struct{}{}
+	s.liveMu.Unlock()
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.live = nil
+		s.gcSessions = nil
 		s.mu.Unlock()
+		s.liveMu.Lock()
+		s.live = nil
+		s.liveMu.Unlock()
 	}()
 
 	var st Stats
-	if err := s.mark(ctx, roots, &st); err != nil {
-		return st, err
+	err := s.mark(ctx, roots, &st)
+	if err == nil {
+		err = s.sweep(ctx, startSeq, cutoff, &st)
 	}
-	err := s.sweep(ctx, cutoff, &st)
+	st.KeptChunks, st.KeptBytes, _ = s.Usage()
 	return st, err
 }
 
 // mark walks every root, adding the chunks it reaches to s.live.
 func (s *Store) mark(ctx context.Context, roots func(yield func(swarm.Reference) error) error, st *Stats) error {
-	verify := swarm.TrustChunks // Get checks the checksum
+	verify := swarm.TrustChunks // Get checks the records
 	get := func(addr [swarm.HashSize]byte) ([]byte, error) { return s.Get(ctx, addr) }
 	markFn := func(addr [swarm.HashSize]byte) error {
 		s.markLive(&addr)
@@ -193,142 +178,288 @@ func (s *Store) mark(ctx context.Context, roots func(yield func(swarm.Reference)
 	return ctx.Err()
 }
 
-// rootMissing reports whether the root chunk file of ref does not exist.
+// rootMissing reports whether the index lacks the root chunk of ref.
 func (s *Store) rootMissing(ref swarm.Reference) bool {
 	if len(ref) < swarm.HashSize {
 		return false
 	}
-	_, err := os.Lstat(s.path(ref.Address()))
-	return errors.Is(err, fs.ErrNotExist)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.index[ref.Address()]
+	return !ok
 }
 
-// parseName returns the address a chunk file name in subdirectory b
-// stands for.
-func parseName(name string, b byte) (addr [swarm.HashSize]byte, ok bool) {
-	if len(name) != 2*swarm.HashSize {
-		return addr, false
-	}
-	if _, err := hex.Decode(addr[:], []byte(name)); err != nil || addr[0] != b || hex.EncodeToString(addr[:]) != name {
-		return addr, false
-	}
-	return addr, true
-}
-
-// chunkBytes is the chunk data held in a file of the given size.
-func chunkBytes(fi fs.FileInfo) int64 { return max(fi.Size()-headerSize, 0) }
-
-// sweep deletes the unmarked chunk files older than cutoff.
-func (s *Store) sweep(ctx context.Context, cutoff time.Time, st *Stats) error {
-	for b := range 256 {
-		if err := ctx.Err(); err != nil {
-			return err
+// inUse returns the packs the upload sessions open now or when the
+// running Collect started use; s.mu is held.
+func (s *Store) inUse() map[uint32]bool {
+	used := map[uint32]bool{}
+	add := func(x *session) {
+		x.umu.Lock()
+		for id := range x.used {
+			used[id] = true
 		}
-		sub := filepath.Join(s.dir, subdir(byte(b)))
-		ents, err := os.ReadDir(sub)
-		if errors.Is(err, fs.ErrNotExist) {
+		x.umu.Unlock()
+	}
+	for x := range s.sessions {
+		add(x)
+	}
+	for _, x := range s.gcSessions {
+		add(x)
+	}
+	return used
+}
+
+// plan is what the sweep decided for one pack.
+type plan struct {
+	live    int   // marked chunks
+	liveRec int64 // their records' bytes
+	del     bool
+	compact bool
+}
+
+// sweep deletes, compacts or trims the packs finalized up to startSeq
+// and before cutoff that no open session uses.
+func (s *Store) sweep(ctx context.Context, startSeq uint64, cutoff int64, st *Stats) error {
+	if err := s.removeTemps(st); err != nil {
+		return err
+	}
+	// decide, and drop garbage from the index, in one critical section:
+	// no Put is deduplicating meanwhile
+	s.mu.Lock()
+	s.liveMu.Lock()
+	used := s.inUse()
+	plans := map[uint32]*plan{}
+	for id, p := range s.packs {
+		if p.seq <= startSeq && p.at.Load() < cutoff && !used[id] {
+			plans[id] = &plan{}
+		}
+	}
+	var dels, compacts []uint32
+	sizes := map[uint32]int64{}
+	if len(plans) > 0 {
+		for addr, l := range s.index {
+			if pl := plans[l.pack]; pl != nil && s.isLive(&addr) {
+				pl.live++
+				pl.liveRec += l.recBytes()
+			}
+		}
+		for id, pl := range plans {
+			switch {
+			case pl.live == 0:
+				pl.del = true
+				dels = append(dels, id)
+			case 2*pl.liveRec < s.packs[id].size:
+				pl.compact = true
+				compacts = append(compacts, id)
+			}
+		}
+		for addr, l := range s.index {
+			if pl := plans[l.pack]; pl != nil && !pl.compact && (pl.del || !s.isLive(&addr)) {
+				s.dropIndex(addr, l)
+				st.FreedChunks++
+				st.FreedBytes += int64(l.size())
+			}
+		}
+		for _, id := range dels {
+			sizes[id] = s.packs[id].size
+			delete(s.packs, id)
+		}
+	}
+	s.liveMu.Unlock()
+	s.mu.Unlock()
+
+	var errs []error
+	for _, id := range dels {
+		s.evict(id)
+		if err := os.Remove(filepath.Join(s.packDir, packName(id))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			// out of the index all the same; back after a restart, as garbage
+			errs = append(errs, perr.Errorf(perr.Internal, "localstore: Collect: %w", err))
 			continue
 		}
-		if err != nil {
-			return perr.Errorf(perr.Internal, "localstore: Collect: %w", err)
+		st.PacksDeleted++
+		st.DiskFreed += sizes[id]
+	}
+	slices.Sort(compacts)
+	for _, id := range compacts {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
 		}
-		for _, e := range ents {
-			name := e.Name()
-			full := filepath.Join(sub, name)
-			if strings.HasPrefix(name, tempPrefix) {
-				removed, err := s.removeIfOld(byte(b), full, cutoff, nil)
-				if err != nil {
-					return err
-				}
-				if removed != nil {
-					st.TempFiles++
-				}
+		if err := s.compact(ctx, id, st); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeTemps deletes the temporary packs no writer owns.
+func (s *Store) removeTemps(st *Stats) error {
+	ents, err := os.ReadDir(s.packDir)
+	if err != nil {
+		return perr.Errorf(perr.Internal, "localstore: Collect: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, tempPrefix)
+		if !ok {
+			continue
+		}
+		if id, ok := parsePackName(rest); ok {
+			s.mu.RLock()
+			_, busy := s.temps[id]
+			s.mu.RUnlock()
+			if busy {
 				continue
 			}
-			addr, ok := parseName(name, byte(b))
-			if !ok || !e.Type().IsRegular() {
-				continue
-			}
-			fi, err := e.Info()
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return perr.Errorf(perr.Internal, "localstore: Collect: %w", err)
-			}
-			if !s.isLive(&addr) && fi.ModTime().Before(cutoff) {
-				// a candidate: decide again under the stripe lock, so that
-				// no Put of this chunk is under way
-				removed, err := s.removeIfOld(byte(b), full, cutoff, &addr)
-				if err != nil {
-					return err
-				}
-				if removed != nil {
-					st.FreedChunks++
-					st.FreedBytes += chunkBytes(removed)
-					continue
-				}
-			}
-			st.KeptChunks++
-			st.KeptBytes += chunkBytes(fi)
+		}
+		// a temporary pack seen in the directory was registered before
+		// it was created; unregistered now, its writer has finished
+		if err := os.Remove(filepath.Join(s.packDir, name)); err == nil {
+			st.TempFiles++
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return perr.Errorf(perr.Internal, "localstore: Collect: %w", err)
 		}
 	}
 	return nil
 }
 
-// removeIfOld deletes the file full in subdirectory b if it is older
-// than cutoff and (for a chunk, addr != nil) not marked, holding the
-// stripe lock so that no Put for that subdirectory is under way. It
-// returns the deleted file's info, or nil if the file stays or is gone.
-func (s *Store) removeIfOld(b byte, full string, cutoff time.Time, addr *[swarm.HashSize]byte) (fs.FileInfo, error) {
-	st := &s.stripes[b]
-	st.Lock()
-	defer st.Unlock()
-	if addr != nil && s.isLive(addr) {
-		return nil, nil
+// compact copies the marked chunks of pack id into a new pack and
+// replaces it.
+func (s *Store) compact(ctx context.Context, id uint32, st *Stats) error {
+	s.mu.RLock()
+	p := s.packs[id]
+	s.mu.RUnlock()
+	if p == nil {
+		return nil
 	}
-	fi, err := os.Lstat(full)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+	f, err := os.Open(filepath.Join(s.packDir, packName(id)))
+	if err != nil {
+		return perr.Errorf(perr.Internal, "localstore: Collect: compacting: %w", err)
+	}
+	defer f.Close()
+	entries, err := readFooter(f, p.size)
+	if err != nil {
+		return fmt.Errorf("localstore: Collect: compacting %s: %w", packName(id), err)
+	}
+	nid, err := s.newID()
+	if err != nil {
+		return err
+	}
+	defer s.doneWriting(nid)
+	w, err := createPack(s.packDir, nid, true)
+	if err != nil {
+		return perr.Errorf(perr.Internal, "localstore: Collect: compacting: %w", err)
+	}
+	if err := s.copyLive(ctx, f, id, entries, w); err != nil {
+		w.abandon()
+		return err
+	}
+	err = w.finish()
+	if err == nil {
+		err = w.commit()
 	}
 	if err != nil {
-		return nil, perr.Errorf(perr.Internal, "localstore: Collect: %w", err)
+		w.abandon()
+		return perr.Errorf(perr.Internal, "localstore: Collect: compacting: %w", err)
 	}
-	if !fi.Mode().IsRegular() || !fi.ModTime().Before(cutoff) {
-		return nil, nil
+	newName := filepath.Join(s.packDir, packName(nid))
+	s.dirty.Store(true)
+	if err := s.syncDir(); err != nil {
+		os.Remove(newName)
+		return err
 	}
-	if err := os.Remove(full); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, perr.Errorf(perr.Internal, "localstore: Collect: %w", err)
+
+	if s.hookBeforeSwap != nil {
+		s.hookBeforeSwap()
 	}
-	return fi, nil
+	s.mu.Lock()
+	s.liveMu.Lock()
+	abort := s.inUse()[id]
+	for i := range len(entries) / entrySize {
+		if abort {
+			break
+		}
+		e := footerEntry(entries, i)
+		l, ok := s.index[e.addr]
+		// a chunk of the pack not copied but deduplicated since
+		abort = ok && l.pack == id && s.isLive(&e.addr) && !w.has(&e.addr)
+	}
+	if !abort {
+		np := &pack{size: w.size}
+		np.at.Store(s.now().UnixNano())
+		s.seq++
+		np.seq = s.seq
+		s.packs[nid] = np
+		for i := range w.count() {
+			e := footerEntry(w.footer, i)
+			if l, ok := s.index[e.addr]; ok && l.pack == id {
+				s.dropIndex(e.addr, l)
+				s.addIndex(e.addr, makeLoc(nid, e.off, e.n), np)
+			}
+		}
+		for i := range len(entries) / entrySize {
+			e := footerEntry(entries, i)
+			if l, ok := s.index[e.addr]; ok && l.pack == id {
+				s.dropIndex(e.addr, l)
+				st.FreedChunks++
+				st.FreedBytes += int64(l.size())
+			}
+		}
+		delete(s.packs, id)
+	}
+	s.liveMu.Unlock()
+	s.mu.Unlock()
+
+	if abort {
+		os.Remove(newName)
+		return nil
+	}
+	s.evict(id)
+	if err := os.Remove(filepath.Join(s.packDir, packName(id))); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return perr.Errorf(perr.Internal, "localstore: Collect: %w", err)
+	}
+	st.PacksCompacted++
+	st.DiskFreed += p.size - w.size
+	return nil
 }
 
-// Usage returns the number of chunks stored and their bytes (span ‖
-// payload). It reads every subdirectory and the size of every chunk
-// file, so it is for reports and tests, not for every request.
-func (s *Store) Usage() (chunks int64, bytes int64, err error) {
-	for b := range 256 {
-		sub := filepath.Join(s.dir, subdir(byte(b)))
-		ents, err := os.ReadDir(sub)
-		if errors.Is(err, fs.ErrNotExist) {
+// copyLive appends to w the chunks of pack id (open as f, with footer
+// entries) that are in the index and marked, reading the pack in order.
+func (s *Store) copyLive(ctx context.Context, f *os.File, id uint32, entries []byte, w *packWriter) error {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, 0, 1<<62), writeBufSize)
+	pos := int64(0)
+	rec := make([]byte, recHeader+maxChunk)
+	for i := range len(entries) / entrySize {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		e := footerEntry(entries, i)
+		s.mu.RLock()
+		s.liveMu.Lock()
+		l, ok := s.index[e.addr]
+		keep := ok && l.pack == id && l.offset() == e.off && s.isLive(&e.addr)
+		s.liveMu.Unlock()
+		s.mu.RUnlock()
+		if !keep {
 			continue
 		}
-		if err != nil {
-			return 0, 0, perr.Errorf(perr.Internal, "localstore: Usage: %w", err)
+		if _, err := r.Discard(int(e.off - pos)); err != nil {
+			return corrupt(&e.addr, fmt.Sprintf("pack %s is truncated", packName(id)))
 		}
-		for _, e := range ents {
-			if _, ok := parseName(e.Name(), byte(b)); !ok || !e.Type().IsRegular() {
-				continue
-			}
-			fi, err := e.Info()
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return 0, 0, perr.Errorf(perr.Internal, "localstore: Usage: %w", err)
-			}
-			chunks++
-			bytes += chunkBytes(fi)
+		b := rec[:recHeader+e.n]
+		if _, err := io.ReadFull(r, b); err != nil {
+			return corrupt(&e.addr, fmt.Sprintf("pack %s is truncated", packName(id)))
+		}
+		pos = e.off + int64(len(b))
+		chunk, err := checkRecord(b, &e.addr)
+		if err != nil {
+			s.setDamaged(&e.addr, l)
+			return fmt.Errorf("localstore: Collect: compacting %s: %w", packName(id), err)
+		}
+		if err := w.add(&e.addr, chunk, binary.LittleEndian.Uint32(b[swarm.HashSize+4:])); err != nil {
+			return perr.Errorf(perr.Internal, "localstore: Collect: compacting: %w", err)
 		}
 	}
-	return chunks, bytes, nil
+	return nil
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +28,7 @@ func rootsOf(refs ...swarm.Reference) func(yield func(swarm.Reference) error) er
 	}
 }
 
-func usage(t *testing.T, st *Store) (int64, int64) {
+func usage(t testing.TB, st *Store) (int64, int64) {
 	t.Helper()
 	n, b, err := st.Usage()
 	if err != nil {
@@ -34,22 +37,52 @@ func usage(t *testing.T, st *Store) (int64, int64) {
 	return n, b
 }
 
-// age sets the modification time of every chunk of ref to d ago.
-func age(t *testing.T, st *Store, ref swarm.Reference, d time.Duration) {
-	t.Helper()
-	for _, a := range chunksOf(t, st, ref) {
-		if err := os.Chtimes(st.path(a), time.Time{}, time.Now().Add(-d)); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func mustRead(t *testing.T, st *Store, ref swarm.Reference, want []byte) {
+func mustRead(t testing.TB, st *Store, ref swarm.Reference, want []byte) {
 	t.Helper()
 	got, err := readAll(st, ref)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("reading %s back: %d bytes, %v", ref, len(got), err)
 	}
+}
+
+// age makes every pack look finalized d ago.
+func age(st *Store, d time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, p := range st.packs {
+		p.at.Store(time.Now().Add(-d).UnixNano())
+	}
+}
+
+// forget drops addr from the index, as if its pack had lost it.
+func forget(t testing.TB, st *Store, addr [swarm.HashSize]byte) {
+	t.Helper()
+	l, _ := where(t, st, addr)
+	st.mu.Lock()
+	st.dropIndex(addr, l)
+	st.mu.Unlock()
+}
+
+// damage flips a payload byte of addr's record on disk.
+func damage(t testing.TB, st *Store, addr [swarm.HashSize]byte) {
+	t.Helper()
+	l, name := where(t, st, addr)
+	b := make([]byte, 1)
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := l.offset() + l.recBytes() - 1
+	f.ReadAt(b, off)
+	f.Close()
+	overwrite(t, name, off, []byte{b[0] ^ 1})
+}
+
+// exists reports whether pack file name exists.
+func exists(t testing.TB, st *Store, name string) bool {
+	t.Helper()
+	_, err := os.Stat(filepath.Join(st.packDir, name))
+	return err == nil
 }
 
 func TestCollectFreesUnreferenced(t *testing.T) {
@@ -58,24 +91,29 @@ func TestCollectFreesUnreferenced(t *testing.T) {
 		st := openTest(t, Options{})
 		a := randomData(1, 130*swarm.ChunkSize+7) // intermediate chunks below the root
 		b := randomData(2, 70*swarm.ChunkSize)
-		refA, refB := upload(t, st, a, enc), upload(t, st, b, enc)
+		refA := upload(t, st, a, enc)
+		refB := upload(t, st, b, enc)
+		_, packB := where(t, st, refB.Address())
 		nA, nB := int64(len(chunksOf(t, st, refA))), int64(len(chunksOf(t, st, refB)))
 		n0, b0 := usage(t, st)
 		if n0 != nA+nB {
 			t.Fatalf("enc=%v: Usage %d chunks, want %d+%d", enc, n0, nA, nB)
 		}
+		_, disk0 := st.PackUsage()
 
 		stats, err := st.Collect(ctx, rootsOf(refA))
 		if err != nil {
 			t.Fatalf("enc=%v: Collect: %v", enc, err)
 		}
 		n1, b1 := usage(t, st)
+		packs, disk1 := st.PackUsage()
 		if stats.Roots != 1 || stats.FreedChunks != nB || stats.KeptChunks != nA || n1 != nA ||
-			stats.KeptBytes != b1 || stats.KeptBytes+stats.FreedBytes != b0 {
+			stats.KeptBytes != b1 || stats.KeptBytes+stats.FreedBytes != b0 ||
+			stats.PacksDeleted != 1 || stats.PacksCompacted != 0 || stats.DiskFreed != disk0-disk1 || packs != 1 {
 			t.Errorf("enc=%v: stats %+v, usage %d chunks %d bytes before, %d %d after", enc, stats, n0, b0, n1, b1)
 		}
-		if b1 >= b0 {
-			t.Errorf("enc=%v: usage did not drop: %d → %d bytes", enc, b0, b1)
+		if _, err := os.Stat(packB); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("enc=%v: B's pack after Collect: %v, want it deleted", enc, err)
 		}
 		mustRead(t, st, refA, a)
 		if _, err := st.Get(ctx, refB.Address()); !perr.Is(err, perr.NotExist) {
@@ -83,9 +121,155 @@ func TestCollectFreesUnreferenced(t *testing.T) {
 		}
 
 		// nothing left to free
-		if stats, err := st.Collect(ctx, rootsOf(refA)); err != nil || stats.FreedChunks != 0 {
+		if stats, err := st.Collect(ctx, rootsOf(refA)); err != nil || stats.FreedChunks != 0 || stats.PacksDeleted != 0 {
 			t.Errorf("enc=%v: second Collect: %+v %v", enc, stats, err)
 		}
+		// and after a restart
+		st = reopen(t, st, Options{})
+		if stats, err := st.Collect(ctx, rootsOf(refA)); err != nil || stats.FreedChunks != 0 || stats.KeptChunks != nA {
+			t.Errorf("enc=%v: Collect after reopening: %+v %v", enc, stats, err)
+		}
+		mustRead(t, st, refA, a)
+	}
+}
+
+// TestCollectOverwrite: a file overwritten by a version sharing some of
+// its chunks. The old pack keeps the shared chunks: mostly live, it is
+// trimmed (its garbage dropped from the index); mostly dead, it is
+// compacted.
+func TestCollectOverwrite(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		shared int // leaves of 40 the new version keeps
+	}{{"trim", 30}, {"compact", 10}} {
+		t.Run(c.name, func(t *testing.T) {
+			st := openTest(t, Options{})
+			v1 := randomData(1, 40*swarm.ChunkSize)
+			v2 := append(bytes.Clone(v1[:c.shared*swarm.ChunkSize]), randomData(2, (40-c.shared)*swarm.ChunkSize)...)
+			ref1 := upload(t, st, v1, false)
+			old := packFiles(t, st)[0]
+			ref2 := upload(t, st, v2, false)
+			if n, _ := usage(t, st); n != 41+int64(40-c.shared)+1 {
+				t.Fatalf("Usage %d chunks: the shared leaves were not deduplicated", n)
+			}
+			freed := int64(40 - c.shared + 1)
+			stats, err := st.Collect(ctx, rootsOf(ref2))
+			if err != nil || stats.FreedChunks != freed || stats.KeptChunks != 41 || stats.PacksDeleted != 0 {
+				t.Errorf("Collect: %+v %v", stats, err)
+			}
+			mustRead(t, st, ref2, v2)
+			if _, err := st.Get(ctx, ref1.Address()); !perr.Is(err, perr.NotExist) {
+				t.Errorf("old root: %v, want NotExist", err)
+			}
+			if c.name == "compact" {
+				if stats.PacksCompacted != 1 || exists(t, st, old) || stats.DiskFreed < int64(25*swarm.ChunkSize) {
+					t.Errorf("stats %+v, old pack there: %v; want it compacted", stats, exists(t, st, old))
+				}
+			} else if stats.PacksCompacted != 0 || !exists(t, st, old) || stats.DiskFreed != 0 {
+				t.Errorf("stats %+v; want the old pack kept", stats)
+			}
+
+			// after a restart a trimmed pack's garbage is back in the
+			// index until the next collection; a compacted one's is gone
+			st = reopen(t, st, Options{})
+			mustRead(t, st, ref2, v2)
+			n, _ := usage(t, st)
+			stats, err = st.Collect(ctx, rootsOf(ref2))
+			if c.name == "compact" && (n != 41 || err != nil || stats.FreedChunks != 0) {
+				t.Errorf("after reopening: %d chunks, Collect %+v %v", n, stats, err)
+			}
+			if c.name == "trim" && (n != 41+freed || err != nil || stats.FreedChunks != freed) {
+				t.Errorf("after reopening: %d chunks, Collect %+v %v", n, stats, err)
+			}
+			mustRead(t, st, ref2, v2)
+		})
+	}
+}
+
+// TestCollectCompactsSessionPack: two files written in one session share
+// a pack; when the bigger one dies the pack is compacted.
+func TestCollectCompactsSessionPack(t *testing.T) {
+	bg := context.Background()
+	st := openTest(t, Options{})
+	a, b := randomData(1, 10*swarm.ChunkSize), randomData(2, 50*swarm.ChunkSize)
+	ctx, done := st.BeginUpload(bg)
+	refA, err := swarm.Upload(ctx, st, bytes.NewReader(a), swarm.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refB := uploadIn(t, ctx, st, b, false)
+	done()
+	if pf := packFiles(t, st); len(pf) != 1 {
+		t.Fatalf("packs %v, want one", pf)
+	}
+	old := packFiles(t, st)[0]
+	stats, err := st.Collect(bg, rootsOf(refA))
+	if err != nil || stats.PacksCompacted != 1 || stats.FreedChunks != 51 || stats.KeptChunks != 11 {
+		t.Errorf("Collect: %+v %v", stats, err)
+	}
+	pf := packFiles(t, st)
+	if len(pf) != 1 || pf[0] == old {
+		t.Errorf("packs %v after compacting %s", pf, old)
+	}
+	mustRead(t, st, refA, a)
+	if _, err := st.Get(bg, refB.Address()); !perr.Is(err, perr.NotExist) {
+		t.Errorf("B's root: %v, want NotExist", err)
+	}
+	st = reopen(t, st, Options{})
+	mustRead(t, st, refA, a)
+	if n, _ := usage(t, st); n != 11 {
+		t.Errorf("Usage %d chunks after reopening, want 11", n)
+	}
+}
+
+// TestCompactionAbortsOnReuse: a garbage chunk of a pack being compacted
+// that a Put deduplicates meanwhile keeps the old pack.
+func TestCompactionAbortsOnReuse(t *testing.T) {
+	bg := context.Background()
+	for _, viaSession := range []bool{false, true} {
+		st := openTest(t, Options{})
+		a, b := randomData(1, 10*swarm.ChunkSize), randomData(2, 50*swarm.ChunkSize)
+		ctx, done := st.BeginUpload(bg)
+		refA, err := swarm.Upload(ctx, st, bytes.NewReader(a), swarm.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refB := uploadIn(t, ctx, st, b, false)
+		done()
+		leafB := chunksOf(t, st, refB)[5]
+		chunk, err := st.Get(bg, leafB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var end func()
+		st.hookBeforeSwap = func() {
+			pctx := bg
+			if viaSession {
+				pctx, end = st.BeginUpload(bg)
+			}
+			if err := st.Put(pctx, leafB, chunk); err != nil {
+				t.Error(err)
+			}
+		}
+		stats, err := st.Collect(bg, rootsOf(refA))
+		if err != nil || stats.PacksCompacted != 0 || stats.FreedChunks != 0 {
+			t.Errorf("session=%v: Collect: %+v %v, want the compaction given up", viaSession, stats, err)
+		}
+		if got, err := st.Get(bg, leafB); err != nil || !bytes.Equal(got, chunk) {
+			t.Errorf("session=%v: the reused chunk: %v", viaSession, err)
+		}
+		if pf := packFiles(t, st); len(pf) != 1 {
+			t.Errorf("session=%v: packs %v", viaSession, pf)
+		}
+		st.hookBeforeSwap = nil
+		if end != nil {
+			end()
+		}
+		if stats, err := st.Collect(bg, rootsOf(refA)); err != nil || stats.PacksCompacted != 1 {
+			t.Errorf("session=%v: next Collect: %+v %v", viaSession, stats, err)
+		}
+		mustRead(t, st, refA, a)
 	}
 }
 
@@ -96,96 +280,104 @@ func TestCollectGrace(t *testing.T) {
 	if stats, err := st.Collect(ctx, rootsOf()); err != nil || stats.FreedChunks != 0 || stats.KeptChunks != 6 {
 		t.Errorf("young garbage: %+v %v, want all kept", stats, err)
 	}
-	age(t, st, ref, 2*time.Hour)
-	if stats, err := st.Collect(ctx, rootsOf()); err != nil || stats.FreedChunks != 6 {
+	age(st, 2*time.Hour)
+	// a Put without a session that reuses a chunk renews the grace
+	c, err := st.Get(ctx, ref.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(ctx, ref.Address(), c); err != nil {
+		t.Fatal(err)
+	}
+	if stats, err := st.Collect(ctx, rootsOf()); err != nil || stats.FreedChunks != 0 {
+		t.Errorf("reused garbage: %+v %v, want all kept", stats, err)
+	}
+	age(st, 2*time.Hour)
+	if stats, err := st.Collect(ctx, rootsOf()); err != nil || stats.FreedChunks != 6 || stats.PacksDeleted != 1 {
 		t.Errorf("old garbage: %+v %v, want all freed", stats, err)
 	}
 }
 
-func TestCollectSparesUploadInProgress(t *testing.T) {
-	ctx := context.Background()
-	st := openTest(t, Options{})
-	data := randomData(4, 10*swarm.ChunkSize)
-	done := st.BeginUpload()
-	ref, err := swarm.Upload(ctx, st, bytes.NewReader(data), swarm.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// the reference is not committed yet: no root reaches it
-	if stats, err := st.Collect(ctx, rootsOf()); err != nil || stats.FreedChunks != 0 {
-		t.Errorf("during the upload: %+v %v, want nothing freed", stats, err)
-	}
-	mustRead(t, st, ref, data)
-	done()
-	done() // idempotent
-	if stats, err := st.Collect(ctx, rootsOf()); err != nil || stats.FreedChunks != 11 {
-		t.Errorf("after the upload was abandoned: %+v %v, want its 11 chunks freed", stats, err)
-	}
-}
-
-// TestCollectSparesReusedGarbage: an upload that Puts chunks an old,
-// unreferenced file also had keeps them, because Put refreshes their
-// modification time.
-func TestCollectSparesReusedGarbage(t *testing.T) {
-	ctx := context.Background()
-	st := openTest(t, Options{Grace: time.Hour})
-	data := randomData(5, 20*swarm.ChunkSize)
-	old := upload(t, st, data, false)
-	age(t, st, old, 3*time.Hour)
-
-	done := st.BeginUpload()
-	defer done()
-	ref, err := swarm.Upload(ctx, st, bytes.NewReader(data), swarm.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if stats, err := st.Collect(ctx, rootsOf()); err != nil || stats.FreedChunks != 0 {
-		t.Errorf("%+v %v, want the reused chunks kept", stats, err)
-	}
-	mustRead(t, st, ref, data)
-}
-
-// TestCollectSparesPutDuringMark: chunks Put while Collect marks are
-// kept even without BeginUpload or grace, and even when their files'
-// times are before the collection started (file times come from a
-// coarse kernel clock that may lag time.Now; here they are set back by
-// an hour to make that certain).
-func TestCollectSparesPutDuringMark(t *testing.T) {
-	ctx := context.Background()
-	st := openTest(t, Options{})
-	data := randomData(6, 3*swarm.ChunkSize)
-	ref := upload(t, st, data, false)
-	chunks := map[[swarm.HashSize]byte][]byte{}
-	for _, a := range chunksOf(t, st, ref) {
-		c, err := st.Get(ctx, a)
+// TestCollectSparesSessions: an open session's packs, and the packs it
+// deduplicated from, are not touched; a session's pack not synced yet
+// survives too.
+func TestCollectSparesSessions(t *testing.T) {
+	bg := context.Background()
+	t.Run("synced", func(t *testing.T) {
+		st := openTest(t, Options{})
+		data := randomData(4, 10*swarm.ChunkSize)
+		ctx, done := st.BeginUpload(bg)
+		ref := uploadIn(t, ctx, st, data, false)
+		// the reference is not committed yet: no root reaches it
+		if stats, err := st.Collect(bg, rootsOf()); err != nil || stats.FreedChunks != 0 {
+			t.Errorf("during the upload: %+v %v, want nothing freed", stats, err)
+		}
+		mustRead(t, st, ref, data)
+		done()
+		if stats, err := st.Collect(bg, rootsOf()); err != nil || stats.FreedChunks != 11 || stats.PacksDeleted != 1 {
+			t.Errorf("after the upload was abandoned: %+v %v, want its 11 chunks freed", stats, err)
+		}
+	})
+	t.Run("not-synced", func(t *testing.T) {
+		st := openTest(t, Options{})
+		data := randomData(4, 10*swarm.ChunkSize)
+		ctx, done := st.BeginUpload(bg)
+		defer done()
+		ref, err := swarm.Upload(ctx, st, bytes.NewReader(data), swarm.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		chunks[a] = c
-	}
-	// half the chunks exist when Collect starts, half are new
-	i := 0
-	for a := range chunks {
-		if i++; i%2 == 0 {
-			os.Remove(st.path(a))
+		if stats, err := st.Collect(bg, rootsOf()); err != nil || stats.TempFiles != 0 {
+			t.Errorf("%+v %v, want the session's pack kept", stats, err)
 		}
-	}
-	hourAgo := time.Now().Add(-time.Hour)
+		if err := st.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mustRead(t, st, ref, data)
+	})
+	t.Run("deduplicated", func(t *testing.T) {
+		st := openTest(t, Options{})
+		data := randomData(5, 20*swarm.ChunkSize)
+		upload(t, st, data, false) // garbage: nothing refers to it
+		ctx, done := st.BeginUpload(bg)
+		ref := uploadIn(t, ctx, st, data, false)
+		if tf, pf := tempFiles(t, st), packFiles(t, st); len(tf)+len(pf) != 1 {
+			t.Errorf("the second upload wrote %v %v", tf, pf)
+		}
+		if stats, err := st.Collect(bg, rootsOf()); err != nil || stats.FreedChunks != 0 {
+			t.Errorf("%+v %v, want the reused chunks kept", stats, err)
+		}
+		mustRead(t, st, ref, data)
+		done()
+		if stats, err := st.Collect(bg, rootsOf()); err != nil || stats.FreedChunks != 21 {
+			t.Errorf("after the session: %+v %v, want 21 chunks freed", stats, err)
+		}
+	})
+}
+
+// TestCollectSparesPutDuringMark: chunks Put while Collect marks are
+// kept even without a session or grace, whether the Put found them
+// stored already or wrote them.
+func TestCollectSparesPutDuringMark(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, Options{})
+	old := randomData(6, 3*swarm.ChunkSize)
+	refOld := upload(t, st, old, false)
+	fresh := randomData(7, 3*swarm.ChunkSize)
+	var refFresh swarm.Reference
 	roots := func(yield func(swarm.Reference) error) error {
-		for a, c := range chunks {
-			if err := st.Put(ctx, a, c); err != nil {
-				return err
-			}
-			if err := os.Chtimes(st.path(a), time.Time{}, hourAgo); err != nil {
-				return err
-			}
+		var err error
+		if _, err = swarm.Upload(ctx, st, bytes.NewReader(old), swarm.Options{}); err != nil {
+			return err
 		}
-		return nil
+		refFresh, err = swarm.Upload(ctx, st, bytes.NewReader(fresh), swarm.Options{})
+		return err
 	}
 	if stats, err := st.Collect(ctx, roots); err != nil || stats.FreedChunks != 0 {
 		t.Errorf("%+v %v, want the chunks Put during marking kept", stats, err)
 	}
-	mustRead(t, st, ref, data)
+	mustRead(t, st, refOld, old)
+	mustRead(t, st, refFresh, fresh)
 }
 
 // TestCollectMarkFailureDeletesNothing breaks marking in every way and
@@ -209,30 +401,30 @@ func TestCollectMarkFailureDeletesNothing(t *testing.T) {
 			}
 		}, func(err error) bool { return errors.Is(err, boom) }},
 		{"yield-error-swallowed", nil, func(t *testing.T, st *Store, live swarm.Reference) func(func(swarm.Reference) error) error {
-			os.Remove(st.path(chunksOf(t, st, live)[1])) // an intermediate chunk
+			forget(t, st, chunksOf(t, st, live)[1]) // an intermediate chunk
 			return func(yield func(swarm.Reference) error) error {
 				yield(live)
 				return nil
 			}
 		}, func(err error) bool { return perr.Is(err, perr.NotExist) }},
 		{"intermediate-missing-despite-OnMissing", skip, func(t *testing.T, st *Store, live swarm.Reference) func(func(swarm.Reference) error) error {
-			os.Remove(st.path(chunksOf(t, st, live)[1]))
+			forget(t, st, chunksOf(t, st, live)[1])
 			return rootsOf(live)
 		}, func(err error) bool { return perr.Is(err, perr.NotExist) }},
 		{"intermediate-corrupt", skip, func(t *testing.T, st *Store, live swarm.Reference) func(func(swarm.Reference) error) error {
-			os.WriteFile(st.path(chunksOf(t, st, live)[1]), []byte("psc1garbage!"), 0o600)
+			damage(t, st, chunksOf(t, st, live)[1])
 			return rootsOf(live)
 		}, func(err error) bool { return errors.Is(err, swarm.ErrCorrupt) }},
 		{"root-corrupt", skip, func(t *testing.T, st *Store, live swarm.Reference) func(func(swarm.Reference) error) error {
-			os.WriteFile(st.path(live.Address()), nil, 0o600)
+			damage(t, st, live.Address())
 			return rootsOf(live)
 		}, func(err error) bool { return errors.Is(err, swarm.ErrCorrupt) }},
 		{"root-missing-default", nil, func(t *testing.T, st *Store, live swarm.Reference) func(func(swarm.Reference) error) error {
-			os.Remove(st.path(live.Address()))
+			forget(t, st, live.Address())
 			return rootsOf(live)
 		}, func(err error) bool { return perr.Is(err, perr.NotExist) }},
 		{"root-missing-OnMissing-aborts", func(swarm.Reference, error) error { return boom }, func(t *testing.T, st *Store, live swarm.Reference) func(func(swarm.Reference) error) error {
-			os.Remove(st.path(live.Address()))
+			forget(t, st, live.Address())
 			return rootsOf(live)
 		}, func(err error) bool { return errors.Is(err, boom) }},
 		{"bad-reference", nil, func(_ *testing.T, _ *Store, live swarm.Reference) func(func(swarm.Reference) error) error {
@@ -249,6 +441,7 @@ func TestCollectMarkFailureDeletesNothing(t *testing.T) {
 			garbage := upload(t, st, randomData(8, 3*swarm.ChunkSize), false)
 			roots := c.roots(t, st, live)
 			n0, _ := usage(t, st)
+			p0, d0 := st.PackUsage()
 			cctx := ctx
 			if c.name == "context-cancelled" {
 				var cancel context.CancelFunc
@@ -259,8 +452,9 @@ func TestCollectMarkFailureDeletesNothing(t *testing.T) {
 			if err == nil || !c.check(err) {
 				t.Errorf("Collect: %v", err)
 			}
-			if n1, _ := usage(t, st); n1 != n0 || stats.FreedChunks != 0 {
-				t.Errorf("chunks %d → %d (stats %+v): marking failed but chunks were deleted", n0, n1, stats)
+			p1, d1 := st.PackUsage()
+			if n1, _ := usage(t, st); n1 != n0 || p1 != p0 || d1 != d0 || stats.FreedChunks != 0 {
+				t.Errorf("chunks %d → %d, packs %d → %d (stats %+v): marking failed but chunks were deleted", n0, n1, p0, p1, stats)
 			}
 			mustRead(t, st, garbage, randomData(8, 3*swarm.ChunkSize))
 		})
@@ -280,7 +474,7 @@ func TestCollectOnMissingSkips(t *testing.T) {
 	a := randomData(9, 4*swarm.ChunkSize)
 	refA := upload(t, st, a, true)
 	refB := upload(t, st, randomData(10, 4*swarm.ChunkSize), true)
-	os.Remove(st.path(refB.Address()))
+	forget(t, st, refB.Address())
 	stats, err := st.Collect(ctx, rootsOf(refB, refA))
 	if err != nil {
 		t.Fatal(err)
@@ -335,87 +529,171 @@ func TestCollectOneAtATime(t *testing.T) {
 	}
 }
 
-func TestCollectRemovesOldTempFiles(t *testing.T) {
-	ctx := context.Background()
-	st := openTest(t, Options{Grace: time.Hour})
+// TestCollectRemovesTempPacks: a temporary pack no writer owns is
+// deleted; one an open session writes is not, nor are other files.
+func TestCollectRemovesTempPacks(t *testing.T) {
+	bg := context.Background()
+	st := openTest(t, Options{})
 	ref := upload(t, st, []byte("hello world"), false)
-	sub := filepath.Join(st.dir, "92")
-	tmp := filepath.Join(sub, tempPrefix+"12345")
-	if err := os.WriteFile(tmp, []byte("psc1half a chu"), 0o600); err != nil {
+	orphan := filepath.Join(st.packDir, tempName(4242))
+	if err := os.WriteFile(orphan, []byte(packMagic+"half a rec"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// a stray file with a chunk-like name elsewhere is not ours to delete
-	stray := filepath.Join(sub, "notes.txt")
+	stray := filepath.Join(st.packDir, "notes.txt")
 	os.WriteFile(stray, []byte("x"), 0o600)
-	if n, _ := usage(t, st); n != 1 {
-		t.Errorf("Usage counts %d chunks, want 1", n)
+	ctx, done := st.BeginUpload(bg)
+	defer done()
+	if _, err := swarm.Upload(ctx, st, bytes.NewReader(randomData(1, 5000)), swarm.Options{}); err != nil {
+		t.Fatal(err)
 	}
-	if stats, err := st.Collect(ctx, rootsOf(ref)); err != nil || stats.TempFiles != 0 {
-		t.Errorf("young temp file: %+v %v", stats, err)
+	if stats, err := st.Collect(bg, rootsOf(ref)); err != nil || stats.TempFiles != 1 || stats.KeptChunks != 1 {
+		t.Errorf("%+v %v", stats, err)
 	}
-	old := time.Now().Add(-2 * time.Hour)
-	os.Chtimes(tmp, old, old)
-	os.Chtimes(stray, old, old)
-	if stats, err := st.Collect(ctx, rootsOf(ref)); err != nil || stats.TempFiles != 1 || stats.KeptChunks != 1 {
-		t.Errorf("old temp file: %+v %v", stats, err)
-	}
-	if tf := tempFiles(t, st.dir); len(tf) != 0 {
-		t.Errorf("left: %v", tf)
+	if tf := tempFiles(t, st); len(tf) != 1 || tf[0] == filepath.Base(orphan) {
+		t.Errorf("temporary packs left: %v, want the session's", tf)
 	}
 	if _, err := os.Stat(stray); err != nil {
 		t.Errorf("stray file deleted: %v", err)
 	}
+	if err := st.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
 	mustRead(t, st, ref, []byte("hello world"))
 }
 
-// TestCollectConcurrentWithUploads runs collections in a loop, with no
-// roots and no grace, while uploads under BeginUpload keep re-using
-// chunks that each collection sees as garbage: every upload must read
-// back whole until its done is called.
-func TestCollectConcurrentWithUploads(t *testing.T) {
-	ctx := context.Background()
+// TestCollectConcurrent runs collections in a loop while uploads in
+// sessions write files (each one kept, one dropped, sharing a pack, so
+// that packs get compacted), commit the kept ones, re-use content, and
+// readers read every committed file: nothing committed may be lost, and
+// nothing may read wrong. Run with -race.
+func TestCollectConcurrent(t *testing.T) {
+	bg := context.Background()
 	st := openTest(t, Options{})
-	contents := [][]byte{randomData(20, 9*swarm.ChunkSize), randomData(21, 2*swarm.ChunkSize+5), randomData(20, 9*swarm.ChunkSize)[:5*swarm.ChunkSize]}
+	contents := [][]byte{randomData(20, 9*swarm.ChunkSize), randomData(21, 2*swarm.ChunkSize+5),
+		randomData(22, 40*swarm.ChunkSize), randomData(20, 9*swarm.ChunkSize)[:5*swarm.ChunkSize]}
+
+	var (
+		mu        sync.Mutex
+		committed []swarm.Reference
+		want      = map[string][]byte{}
+	)
+	roots := func(yield func(swarm.Reference) error) error {
+		mu.Lock()
+		refs := slices.Clone(committed)
+		mu.Unlock()
+		for _, r := range refs {
+			if err := yield(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	stop := make(chan struct{})
-	collected := make(chan int)
-	go func() {
-		n := 0
-		defer func() { collected <- n }()
+	var bgwg sync.WaitGroup
+	var collections, compactions int
+	bgwg.Add(1)
+	go func() { // the collector
+		defer bgwg.Done()
 		for {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			if _, err := st.Collect(ctx, rootsOf()); err != nil {
+			stats, err := st.Collect(bg, roots)
+			if err != nil {
 				t.Error(err)
 				return
 			}
-			n++
+			collections++
+			compactions += stats.PacksCompacted
 		}
 	}()
-	rounds := 60
+	for r := range 2 { // readers
+		bgwg.Add(1)
+		go func() {
+			defer bgwg.Done()
+			rng := rand.New(rand.NewPCG(uint64(r), 1))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				mu.Lock()
+				if len(committed) == 0 {
+					mu.Unlock()
+					continue
+				}
+				ref := committed[rng.IntN(len(committed))]
+				data := want[string(ref)]
+				mu.Unlock()
+				if got, err := readAll(st, ref); err != nil || !bytes.Equal(got, data) {
+					t.Errorf("reading a committed file: %d bytes, %v", len(got), err)
+					return
+				}
+			}
+		}()
+	}
+
+	rounds := 40
 	if testing.Short() {
-		rounds = 15
+		rounds = 10
 	}
-	for i := range rounds {
-		data := contents[i%len(contents)]
-		done := st.BeginUpload()
-		ref, err := swarm.Upload(ctx, st, bytes.NewReader(data), swarm.Options{})
-		if err == nil {
-			err = st.Sync(ctx)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := readAll(st, ref)
-		done()
-		if err != nil || !bytes.Equal(got, data) {
-			t.Fatalf("round %d: upload lost chunks to a concurrent Collect: %v", i, err)
-		}
+	var wg sync.WaitGroup
+	for w := range 2 { // writers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				keep := contents[(i+w)%len(contents)]
+				drop := contents[(i+w+2)%len(contents)]
+				enc := i%3 == 0
+				ctx, done := st.BeginUpload(bg)
+				opts := swarm.Options{Encrypt: enc, Rand: rand.NewChaCha8([32]byte{byte(i), byte(w)})}
+				ref, err := swarm.Upload(ctx, st, bytes.NewReader(keep), opts)
+				if err == nil {
+					_, err = swarm.Upload(ctx, st, bytes.NewReader(drop), opts)
+				}
+				if err == nil {
+					err = st.Sync(ctx)
+				}
+				if err != nil {
+					done()
+					t.Error(err)
+					return
+				}
+				if got, err := readAll(st, ref); err != nil || !bytes.Equal(got, keep) {
+					t.Errorf("round %d: an upload lost chunks before its commit: %v", i, err)
+				}
+				mu.Lock()
+				committed = append(committed, ref)
+				want[string(ref)] = keep
+				mu.Unlock()
+				done()
+			}
+		}()
 	}
+	wg.Wait()
 	close(stop)
-	if n := <-collected; n < 2 {
-		t.Logf("only %d collections ran", n)
+	bgwg.Wait()
+	t.Logf("%d collections, %d compactions", collections, compactions)
+
+	// a last collection leaves exactly the committed files
+	stats, err := st.Collect(bg, roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, ref := range committed {
+		mustRead(t, st, ref, want[string(ref)])
+		n += int64(len(chunksOf(t, st, ref)))
+	}
+	if stats.KeptChunks > n {
+		t.Errorf("%d chunks kept, the committed files have %d (with duplicates)", stats.KeptChunks, n)
+	}
+	st = reopen(t, st, Options{OnBadPack: func(name string, err error) { t.Errorf("bad pack %s: %v", name, err) }})
+	for _, ref := range committed {
+		mustRead(t, st, ref, want[string(ref)])
 	}
 }

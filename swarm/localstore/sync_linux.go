@@ -6,23 +6,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// On Linux, Put leaves flushing to Sync, which flushes the whole file
-// system at once.
-
-func syncFile(*os.File) error   { return nil }
-func syncDir(string) error      { return nil }
-func syncExisting(string) error { return nil }
-
-// syncAll flushes the file system holding f (syncfs(2)): every chunk
-// file, rename and directory written so far.
-func syncAll(f *os.File) error {
+// syncData flushes a pack's data and size to stable storage
+// (fdatasync(2): its other metadata, such as times, may lag).
+func syncData(f *os.File) error {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = unix.Syncfs(int(fd)) }); err != nil {
+	if err := rc.Control(func(fd uintptr) {
+		for {
+			serr = unix.Fdatasync(int(fd))
+			if serr != unix.EINTR {
+				return
+			}
+		}
+	}); err != nil {
 		return err
 	}
 	return serr
+}
+
+// syncDir makes the entries of a directory durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
