@@ -164,7 +164,13 @@ func (q *request) lockedForDelete(res *resolution) error {
 	if err := q.mayWrite(submitted, q.segs, q.segs[:len(q.segs)-1]); err != nil {
 		return err
 	}
-	below, err := q.h.cfg.Locks.Below(q.ctx, q.box.Cell, q.box.Root, lockPath(q.segs))
+	return q.ownedBelow(q.segs, submitted)
+}
+
+// ownedBelow checks that every lock strictly below segs is submitted by
+// its owner.
+func (q *request) ownedBelow(segs []string, submitted []string) error {
+	below, err := q.h.cfg.Locks.Below(q.ctx, q.box.Cell, q.box.Root, lockPath(segs))
 	if err != nil {
 		return err
 	}
@@ -189,16 +195,7 @@ func (q *request) lockedAt(dst *resolution, dsegs []string) error {
 	if dst.target == nil {
 		return nil
 	}
-	below, err := q.h.cfg.Locks.Below(q.ctx, q.box.Cell, q.box.Root, lockPath(dsegs))
-	if err != nil {
-		return err
-	}
-	for _, l := range below {
-		if err := q.owned([]lock.Lock{l}, submitted); err != nil {
-			return err
-		}
-	}
-	return nil
+	return q.ownedBelow(dsegs, submitted)
 }
 
 // dropLocks removes the locks at and below segs (after DELETE or MOVE:

@@ -20,15 +20,8 @@ import (
 // get answers GET and HEAD: a file's body (with Range and conditional
 // requests) or, for a plain collection, the one-line text Personium sends.
 func (q *request) get() error {
-	res, err := q.resolveTarget()
+	_, n, err := q.existing(acl.Read)
 	if err != nil {
-		return err
-	}
-	n := res.target
-	if n == nil {
-		return perr.New("PR404-DV-0001", q.r.URL.Path)
-	}
-	if err := q.check(res.chain(), acl.Read); err != nil {
 		return err
 	}
 	if n.isCol() {
@@ -316,20 +309,8 @@ func (q *request) released() {
 }
 
 // checkCapacity enforces the depth and child-count limits for a new
-// resource at res.
-func (q *request) checkCapacity(res *resolution) error {
-	if len(q.segs) > MaxDepthLevel {
-		return perr.New("PR400-DV-0008")
-	}
-	n, err := q.t.countChildren(q.ctx, res.parent())
-	if err != nil {
-		return err
-	}
-	if n >= MaxChildren {
-		return perr.New("PR400-DV-0007")
-	}
-	return nil
-}
+// resource at the request path.
+func (q *request) checkCapacity(res *resolution) error { return q.checkCapacityAt(res, q.segs) }
 
 // delete answers DELETE. A collection with members is deleted with
 // X-Personium-Recursive: true (Personium), an explicit Depth: infinity

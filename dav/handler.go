@@ -266,6 +266,22 @@ func (q *request) resolveTarget() (*resolution, error) {
 	return res, nil
 }
 
+// existing resolves the request path to an existing resource (404
+// otherwise) and checks that the caller holds want on it.
+func (q *request) existing(want pds.Privilege) (*resolution, *node, error) {
+	res, err := q.resolveTarget()
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.target == nil {
+		return nil, nil, perr.New("PR404-DV-0001", q.r.URL.Path)
+	}
+	if err := q.check(res.chain(), want); err != nil {
+		return nil, nil, err
+	}
+	return res, res.target, nil
+}
+
 // inside answers a request for a path inside a file (404) or inside an
 // OData or engine service collection, whose contents are not WebDAV
 // resources: not implemented yet.

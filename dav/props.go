@@ -239,15 +239,8 @@ func privilegeSet(privs []pds.Privilege) Property {
 // document order, all or nothing (RFC 4918 §9.2). Live properties are
 // protected: the whole patch fails, 403 for them and 424 for the rest.
 func (q *request) proppatch() error {
-	res, err := q.resolveTarget()
+	res, n, err := q.existing(acl.WriteProperties)
 	if err != nil {
-		return err
-	}
-	n := res.target
-	if n == nil {
-		return perr.New("PR404-DV-0001", q.r.URL.Path)
-	}
-	if err := q.check(res.chain(), acl.WriteProperties); err != nil {
 		return err
 	}
 	if _, err := q.preconditions(n); err != nil {
@@ -279,7 +272,21 @@ func (q *request) proppatch() error {
 		}
 		return q.writeMultistatus([]Response{resp})
 	}
-	props := n.props()
+	if err := n.setProps(ApplyPatch(n.props(), ops)); err != nil {
+		return err
+	}
+	n.doc.Updated = q.now()
+	if _, err := q.commitNode(n); err != nil {
+		return err
+	}
+	resp.Propstats = []Propstat{{Props: ok, Status: http.StatusOK}}
+	return q.writeMultistatus([]Response{resp})
+}
+
+// ApplyPatch applies PROPPATCH operations to dead properties, in
+// document order: a set replaces a property of the same name or is
+// appended, a remove drops it (removing an absent property is no error).
+func ApplyPatch(props []Property, ops []PatchOp) []Property {
 	for _, op := range ops {
 		for _, p := range op.Props {
 			i := indexProp(props, p.Name)
@@ -294,15 +301,7 @@ func (q *request) proppatch() error {
 			}
 		}
 	}
-	if err := n.setProps(props); err != nil {
-		return err
-	}
-	n.doc.Updated = q.now()
-	if _, err := q.commitNode(n); err != nil {
-		return err
-	}
-	resp.Propstats = []Propstat{{Props: ok, Status: http.StatusOK}}
-	return q.writeMultistatus([]Response{resp})
+	return props
 }
 
 func indexProp(props []Property, n xml.Name) int {
@@ -328,15 +327,8 @@ func (q *request) writeMultistatus(rs []Response) error {
 // aclMethod answers ACL: replace the resource's ACL (RFC 3744 §8.1 as
 // Personium uses it; privilege write-acl).
 func (q *request) aclMethod() error {
-	res, err := q.resolveTarget()
+	res, n, err := q.existing(acl.WriteACL)
 	if err != nil {
-		return err
-	}
-	n := res.target
-	if n == nil {
-		return perr.New("PR404-DV-0001", q.r.URL.Path)
-	}
-	if err := q.check(res.chain(), acl.WriteACL); err != nil {
 		return err
 	}
 	a, err := acl.Parse(q.r.Body, q.box.RoleBase, acl.BoxLevel)

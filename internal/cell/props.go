@@ -59,20 +59,7 @@ func (m *Manager) PatchCellProps(ctx context.Context, c *Cell, ops []dav.PatchOp
 	if err != nil {
 		return err
 	}
-	for _, op := range ops {
-		for _, p := range op.Props {
-			i := indexProp(props, p.Name)
-			switch {
-			case op.Remove && i >= 0:
-				props = append(props[:i], props[i+1:]...)
-			case op.Remove:
-			case i >= 0:
-				props[i] = p
-			default:
-				props = append(props, p)
-			}
-		}
-	}
+	props = dav.ApplyPatch(props, ops)
 	stored := make([]storedProp, len(props))
 	for i, p := range props {
 		stored[i] = storedProp{Space: p.Name.Space, Local: p.Name.Local, XML: string(p.InnerXML), Attr: p.Attr}
@@ -91,15 +78,6 @@ func (m *Manager) PatchCellProps(ctx context.Context, c *Cell, ops []dav.PatchOp
 		return perr.New("PR503-DV-0001")
 	}
 	return err
-}
-
-func indexProp(props []dav.Property, n xml.Name) int {
-	for i, p := range props {
-		if p.Name == n {
-			return i
-		}
-	}
-	return -1
 }
 
 // propOwnerReps is the cell property listing the accounts that may act
