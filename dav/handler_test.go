@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -417,3 +418,15 @@ func TestMultistatusIsXML(t *testing.T) {
 // SelfVerifying: the in-memory store keeps what it was given, as the
 // local store's checksums guarantee; readers need not re-hash.
 func (m *memStore) SelfVerifying() bool { return true }
+
+func TestChildLimit(t *testing.T) {
+	e := newEnv(t, false)
+	e.want(e.do("MKCOL", "full", nil), http.StatusCreated, "")
+	for i := 0; i < dav.MaxChildren; i++ {
+		e.want(e.do("MKCOL", "full/c"+strconv.Itoa(i), nil), http.StatusCreated, "")
+	}
+	e.want(e.do("MKCOL", "full/one-more", nil), http.StatusBadRequest, "PR400-DV-0007")
+	e.want(e.do("PUT", "full/one-more", strings.NewReader("x")), http.StatusBadRequest, "PR400-DV-0007")
+	e.want(e.do("COPY", "full/c0", nil, "Destination", e.url+"full/copy"), http.StatusBadRequest, "PR400-DV-0007")
+	e.want(e.do("PUT", "full/c0/inside", strings.NewReader("x")), http.StatusCreated, "")
+}
