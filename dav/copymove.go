@@ -25,6 +25,9 @@ func (q *request) destination() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !q.sameServer(u, bu) {
+		return nil, perr.New("PR400-DV-0009", "Destination", raw)
+	}
 	rest, ok := strings.CutPrefix(u.EscapedPath(), bu.EscapedPath())
 	if !ok {
 		if u.EscapedPath()+"/" == bu.EscapedPath() {
@@ -267,4 +270,11 @@ func (q *request) checkCapacityAt(res *resolution, dsegs []string) error {
 		return perr.New("PR400-DV-0007")
 	}
 	return nil
+}
+
+// sameServer reports whether u (from a Destination or If header) names
+// this server: no host, or the unit URL's host, or the Host the request
+// was sent to (a unit behind a proxy is reached under several names).
+func (q *request) sameServer(u, box *url.URL) bool {
+	return u.Host == "" || strings.EqualFold(u.Host, box.Host) || strings.EqualFold(u.Host, q.r.Host)
 }

@@ -52,6 +52,9 @@ func (q *request) tagSegs(tag string) (segs []string, ok bool) {
 		return nil, false
 	}
 	bu, _ := url.Parse(q.box.URL)
+	if !q.sameServer(u, bu) {
+		return nil, false
+	}
 	rest, found := strings.CutPrefix(u.EscapedPath(), bu.EscapedPath())
 	if !found {
 		if u.EscapedPath()+"/" == bu.EscapedPath() {

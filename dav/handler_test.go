@@ -329,6 +329,8 @@ func TestMoveCopy(t *testing.T) {
 	e.want(e.do("COPY", "c", nil, "Destination", e.url+"d", "Depth", "0"), http.StatusCreated, "")
 	e.want(e.do("GET", "d/f", nil), http.StatusNotFound, "")
 	e.want(e.do("MOVE", "c", nil, "Destination", "http://elsewhere.example/cell/box2/c"), http.StatusBadRequest, "PR400-DV-0009")
+	e.want(e.do("MOVE", "c", nil, "Destination", "http://elsewhere.example/cell/box/c2"), http.StatusBadRequest, "PR400-DV-0009")
+	e.want(e.do("MOVE", "c", nil, "Destination", "/cell/box/c2"), http.StatusCreated, "")
 }
 
 // failingReader returns n bytes, then an error, as a client that goes
