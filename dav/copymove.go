@@ -182,6 +182,13 @@ func (q *request) copyMove(move bool) error {
 			ops = append(ops, metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: d.id()}})
 		}
 		ops[0].IfVersion = dst.target.doc.Version
+		held, err := heldDocs(q.ctx, q.h.cfg.Meta, q.box.Cell, replaced)
+		if err != nil {
+			return err
+		}
+		for _, id := range held {
+			ops = append(ops, metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: id}})
+		}
 	} else if err := q.checkCapacityAt(dst, dsegs); err != nil {
 		return err
 	}

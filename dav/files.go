@@ -345,13 +345,17 @@ func (q *request) delete() error {
 	}
 	xr := strings.ToLower(q.r.Header.Get("X-Personium-Recursive"))
 	recursive := xr == "true" || (xr != "false" && (depth != "" || q.box.PlainClient))
-	if len(nodes) > 1 && !recursive {
+	held, err := heldDocs(q.ctx, q.h.cfg.Meta, q.box.Cell, nodes)
+	if err != nil {
+		return err
+	}
+	if (len(nodes) > 1 || len(held) > 0) && !recursive {
 		return perr.New("PR403-DV-0003")
 	}
 	if err := q.lockedForDelete(res); err != nil {
 		return err
 	}
-	if err := q.removeNodes(nodes); err != nil {
+	if err := q.removeNodes(nodes, held...); err != nil {
 		return err
 	}
 	q.dropLocks(q.segs)
@@ -361,8 +365,11 @@ func (q *request) delete() error {
 
 // removeNodes deletes nodes atomically (the first conditionally on its
 // version) and schedules garbage collection if any held content.
-func (q *request) removeNodes(nodes []*node) error {
-	ops := make([]metastore.Op, 0, len(nodes))
+func (q *request) removeNodes(nodes []*node, held ...string) error {
+	ops := make([]metastore.Op, 0, len(nodes)+len(held))
+	for _, id := range held {
+		ops = append(ops, metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: id}})
+	}
 	content := false
 	for i, d := range nodes {
 		op := metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: d.id()}}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type Config struct {
 	Now      func() time.Time
 	NewID    func() string
 	Log      *slog.Logger
+	// Special, when set, serves the insides of OData collections (and,
+	// later, engine service collections); nil: they answer 501.
+	Special SpecialHandler
 }
 
 // Handler serves the WebDAV tree of boxes. It is safe for concurrent use.
@@ -108,10 +112,28 @@ type Box struct {
 	PlainClient bool
 }
 
-// Delegate serves a request that falls inside a special collection
-// (OData data, an engine service route) rather than the WebDAV tree.
-// Later issues plug these in; until then such requests answer 501.
-type Delegate func(w http.ResponseWriter, r *http.Request, b *Box, col string, rest []string)
+// Special is a request for an OData or engine service collection's
+// own protocol: a path inside the collection, or GET/HEAD/POST on the
+// collection itself. The WebDAV handler finds the collection (checking
+// nothing but its existence) and hands the request over.
+type Special struct {
+	Box  *Box
+	Type CollectionType
+	// Node is the collection's node ID: the scope of the documents the
+	// collection holds (its schema, its data).
+	Node string
+	// URL is the collection's absolute URL, ending in "/".
+	URL string
+	// Path is the decoded path below the collection ("" for the
+	// collection itself, "$metadata", "Set('key')"…).
+	Path string
+	// Chain holds the ACLs of the collection and its ancestors, nearest
+	// first, for Box.Access.Check.
+	Chain []*acl.ACL
+}
+
+// SpecialHandler serves the requests of Special collections.
+type SpecialHandler func(w http.ResponseWriter, r *http.Request, s *Special)
 
 // request is one request's state.
 type request struct {
@@ -124,6 +146,8 @@ type request struct {
 	segs []string
 	// slash records a trailing slash on the request URL.
 	slash bool
+	// raw is the escaped path below the box root, as requested.
+	raw string
 }
 
 // ServeBox serves r, addressed to path (escaped, relative to the box
@@ -131,11 +155,27 @@ type request struct {
 // error bodies.
 func (h *Handler) ServeBox(w http.ResponseWriter, r *http.Request, b *Box, path string) {
 	segs, slash, err := splitPath(path)
+	q := &request{h: h, w: w, r: r, ctx: r.Context(), box: b, t: &tree{store: h.cfg.Meta, box: b}, segs: segs, slash: slash, raw: path}
 	if err != nil {
+		// OData keys may hold what no resource name may ('a%2Fb'): the
+		// path may still lead into a special collection.
+		if handled, serr := q.specialByPrefix(); handled || serr != nil {
+			if serr != nil {
+				q.fail(serr)
+			}
+			return
+		}
 		perr.Write(w, r, err)
 		return
 	}
-	q := &request{h: h, w: w, r: r, ctx: r.Context(), box: b, t: &tree{store: h.cfg.Meta, box: b}, segs: segs, slash: slash}
+	if h.cfg.Special != nil && len(segs) > 0 {
+		if handled, err := q.specialTarget(); handled || err != nil {
+			if err != nil {
+				q.fail(err)
+			}
+			return
+		}
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		err = q.get()
@@ -283,13 +323,106 @@ func (q *request) existing(want pds.Privilege) (*resolution, *node, error) {
 }
 
 // inside answers a request for a path inside a file (404) or inside an
-// OData or engine service collection, whose contents are not WebDAV
-// resources: not implemented yet.
+// OData or engine service collection whose handler is not configured
+// (501; with a handler, ServeBox has handed such requests over).
 func (q *request) inside(res *resolution) error {
 	if res.under.isFile() {
 		return perr.New("PR404-DV-0001", q.r.URL.Path)
 	}
 	return perr.New("PR501-MC-0002", res.under.typ()+" collection contents")
+}
+
+// handsOver reports whether requests for n's insides go to the Special
+// handler. Service collections are not handed over yet (issue 6).
+func (q *request) handsOver(n *node) bool {
+	return q.h.cfg.Special != nil && n.typ() == string(CollectionOData)
+}
+
+// specialTarget hands the request over when the path leads inside an
+// OData collection, or is a GET/HEAD/POST of the collection itself.
+func (q *request) specialTarget() (bool, error) {
+	res, err := q.t.resolve(q.ctx, q.segs)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case res.under != nil && q.handsOver(res.under):
+		raw := strings.Split(strings.Trim(q.raw, "/"), "/")
+		return true, q.handOver(res, res.under, raw[len(raw)-len(res.rest):])
+	case res.target != nil && q.handsOver(res.target) && (q.r.Method == http.MethodGet || q.r.Method == http.MethodHead || q.r.Method == http.MethodPost):
+		return true, q.handOver(res, res.target, nil)
+	}
+	return false, nil
+}
+
+// specialByPrefix handles a path whose later segments are no resource
+// names: the longest prefix of valid names must lead into an OData
+// collection, which gets the rest.
+func (q *request) specialByPrefix() (bool, error) {
+	if q.h.cfg.Special == nil {
+		return false, nil
+	}
+	raw := strings.Split(strings.Trim(q.raw, "/"), "/")
+	var prefix []string
+	for _, rs := range raw {
+		s, err := url.PathUnescape(rs)
+		if err != nil || !validName(s) {
+			break
+		}
+		prefix = append(prefix, s)
+	}
+	if len(prefix) == 0 || len(prefix) == len(raw) {
+		return false, nil
+	}
+	res, err := q.t.resolve(q.ctx, prefix)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case res.under != nil && q.handsOver(res.under):
+		return true, q.handOver(res, res.under, raw[len(prefix)-len(res.rest):])
+	case res.target != nil && q.handsOver(res.target):
+		return true, q.handOver(res, res.target, raw[len(prefix):])
+	}
+	return false, nil
+}
+
+// handOver calls the Special handler for collection col; rawRest is the
+// escaped path below it.
+func (q *request) handOver(res *resolution, col *node, rawRest []string) error {
+	path, err := url.PathUnescape(strings.Join(rawRest, "/"))
+	if err != nil {
+		return perr.New("PR404-MC-0001")
+	}
+	colSegs := q.segs
+	if col != res.target {
+		colSegs = q.pathTo(res, col)
+	}
+	var chain []*acl.ACL
+	if col.body.ACL != nil {
+		chain = append(chain, col.body.ACL)
+	}
+	for i := len(res.ancestors) - 1; i >= 0; i-- {
+		if a := res.ancestors[i]; a != col && a.body.ACL != nil {
+			chain = append(chain, a.body.ACL)
+		}
+	}
+	q.h.cfg.Special(q.w, q.r, &Special{Box: q.box, Type: CollectionType(col.typ()), Node: col.id(),
+		URL: q.href(colSegs, true), Path: path, Chain: chain})
+	return nil
+}
+
+// pathTo returns the names from the box root down to col, an ancestor
+// in res.
+func (q *request) pathTo(res *resolution, col *node) []string {
+	var names []string
+	for _, a := range res.ancestors[1:] { // [0] is the box root
+		names = append(names, a.name())
+		if a == col {
+			break
+		}
+	}
+	return names
 }
 
 func (q *request) now() int64 { return q.h.cfg.Now().UnixMilli() }
@@ -301,6 +434,10 @@ func discard(r *http.Request) {
 		_, _ = io.CopyN(io.Discard, r.Body, 64<<10)
 	}
 }
+
+// HandleSpecial sets the handler of special collections' insides (see
+// Config.Special); call it before serving.
+func (h *Handler) HandleSpecial(f SpecialHandler) { h.cfg.Special = f }
 
 // BoxDeleted drops the locks of a deleted box and schedules garbage
 // collection of its content.

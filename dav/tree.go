@@ -378,7 +378,8 @@ func EnsureIndexes(ctx context.Context, store metastore.Store) error {
 }
 
 // BoxNodes returns the IDs of every stored node of the box with root
-// node root except the root itself (for deleting a whole box).
+// node root except the root itself, and of the documents its special
+// collections hold (for deleting a whole box).
 func BoxNodes(ctx context.Context, store metastore.Store, cellID, root string) ([]string, error) {
 	res, err := store.Query(ctx, &metastore.Query{Kind: KindNode, Cell: cellID, AnyParent: true,
 		Filter: metastore.Cmp{Field: "box", Op: metastore.Eq, Value: root}, Limit: -1})
@@ -386,8 +387,33 @@ func BoxNodes(ctx context.Context, store metastore.Store, cellID, root string) (
 		return nil, err
 	}
 	var ids []string
-	for _, d := range res.Docs {
+	var nodes []*node
+	for i, d := range res.Docs {
 		if d.ID != root {
+			ids = append(ids, d.ID)
+			if n, err := decodeNode(&res.Docs[i]); err == nil {
+				nodes = append(nodes, n)
+			}
+		}
+	}
+	held, err := heldDocs(ctx, store, cellID, nodes)
+	return append(ids, held...), err
+}
+
+// heldDocs returns the IDs of the documents special collections among
+// nodes hold (an OData collection's schema and data: every kind whose
+// Parent is the collection's node).
+func heldDocs(ctx context.Context, store metastore.Store, cellID string, nodes []*node) ([]string, error) {
+	var ids []string
+	for _, n := range nodes {
+		if !n.special() {
+			continue
+		}
+		res, err := store.Query(ctx, &metastore.Query{AnyKind: true, Cell: cellID, Parent: n.id(), Limit: -1})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range res.Docs {
 			ids = append(ids, d.ID)
 		}
 	}

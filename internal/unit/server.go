@@ -83,6 +83,9 @@ func New(cfg Config) (*Server, error) {
 		s.authz = MasterOnly{}
 	}
 	s.routes()
+	if cfg.DAV != nil {
+		cfg.DAV.HandleSpecial(s.serveSpecial)
+	}
 	return s, nil
 }
 

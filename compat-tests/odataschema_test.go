@@ -1,0 +1,44 @@
+package compattests
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestUserSchema: an OData service collection's schema through
+// {od}$metadata/ (rs/box/ODataSvcSchemaResource.java; apiref 316-363).
+func TestUserSchema(t *testing.T) {
+	box := newBox(t, "odschema")
+	od := box + "od/"
+	mkcol := `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
+	do(t, "MKCOL OData collection", "MKCOL", strings.TrimSuffix(od, "/"), auth("Content-Type", "application/xml"), mkcol).must(201)
+	r := create(t, "create EntityType", od+"$metadata/EntityType", map[string]any{"Name": "Diary"}, nil)
+	r.json("d/results/Name", "Diary")
+	r.jsonMatch("d/results/__metadata/etag", `^W/"1-[0-9]+"$`)
+	do(t, "duplicate EntityType", "POST", od+"$metadata/EntityType", auth(), `{"Name":"Diary"}`).wantError(409, "PR409-OD-0003")
+	create(t, "create Property", od+"$metadata/Property",
+		map[string]any{"Name": "title", "_EntityType.Name": "Diary", "Type": "Edm.String", "Nullable": false}, nil)
+	do(t, "Property of an unknown type", "POST", od+"$metadata/Property", auth(),
+		`{"Name":"x","_EntityType.Name":"Diary","Type":"Edm.Decimal"}`).wantError(400, "PR400-OD-0006")
+	r = do(t, "GET Property by its compound key", "GET", od+"$metadata/Property(Name='title',_EntityType.Name='Diary')", auth(), nil)
+	if r.ok(200) {
+		r.json("d/results/Type", "Edm.String")
+		r.json("d/results/Nullable", false)
+		r.json("d/results/CollectionKind", "None")
+	}
+	r = do(t, "GET $metadata", "GET", od+"$metadata", auth("Accept", ""), nil)
+	if r.ok(200) {
+		for _, s := range []string{`Namespace="UserData"`, `<EntityType Name="Diary" OpenType="true">`, `<Property Name="title" Type="Edm.String" Nullable="false"/>`} {
+			if !strings.Contains(string(r.Body), s) {
+				r.fail("EDMX lacks %s", s)
+			}
+		}
+	}
+	r = do(t, "service document", "GET", od, auth("Accept", "application/json"), nil)
+	if r.ok(200) {
+		r.json("d/EntitySets", []any{"Diary"})
+	}
+	do(t, "DELETE an EntityType with properties", "DELETE", od+"$metadata/EntityType('Diary')", auth(), nil).wantError(409, "PR409-OD-0001")
+	do(t, "DELETE the Property", "DELETE", od+"$metadata/Property(Name='title',_EntityType.Name='Diary')", auth(), nil).must(204)
+	do(t, "DELETE the EntityType", "DELETE", od+"$metadata/EntityType('Diary')", auth(), nil).must(204)
+}

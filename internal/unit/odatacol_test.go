@@ -1,0 +1,110 @@
+package unit_test
+
+import (
+	"strings"
+	"testing"
+)
+
+const odataMkcol = `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
+
+func TestUserSchema(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	if m := e.must(200, "GET", "c/__/od", "", "Accept", "application/json").json(t); len(m["d"].(map[string]any)["EntitySets"].([]any)) != 0 {
+		t.Errorf("a new collection lists sets: %v", m)
+	}
+	meta := "c/__/od/$metadata/"
+	e.must(201, "POST", meta+"EntityType", `{"Name":"Person"}`)
+	want := func(status int, code, method, path, body string) {
+		t.Helper()
+		r := e.do(method, path, body)
+		if r.status != status || (code != "" && errCode(t, r) != code) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
+		}
+	}
+	want(409, "PR409-OD-0003", "POST", meta+"EntityType", `{"Name":"Person"}`)
+	want(400, "PR400-OD-0006", "POST", meta+"EntityType", `{"Name":"_bad"}`)
+	want(201, "", "POST", meta+"Property", `{"Name":"age","_EntityType.Name":"Person","Type":"Edm.Int32","DefaultValue":"0"}`)
+	want(400, "PR400-OD-0006", "POST", meta+"Property", `{"Name":"x","_EntityType.Name":"Person","Type":"Edm.Float"}`)
+	want(400, "PR400-OD-0006", "POST", meta+"Property", `{"Name":"y","_EntityType.Name":"Person","Type":"Edm.Int32","DefaultValue":"1.5"}`)
+	want(400, "PR400-OD-0006", "POST", meta+"Property", `{"Name":"z","_EntityType.Name":"Person","Type":"Edm.DateTime","DefaultValue":"yesterday"}`)
+	want(201, "", "POST", meta+"Property", `{"Name":"born","_EntityType.Name":"Person","Type":"Edm.DateTime","DefaultValue":"SYSUTCDATETIME()"}`)
+	want(400, "PR400-OD-0009", "POST", meta+"Property", `{"Name":"t","_EntityType.Name":"Person"}`)
+	want(400, "PR400-OD-0024", "POST", meta+"Property", `{"Name":"t","_EntityType.Name":"Nobody","Type":"Edm.String"}`)
+	want(400, "PR400-OD-0007", "POST", meta+"EntityType", `{"Name":"X","Extra":1}`)
+	want(201, "", "POST", meta+"ComplexType", `{"Name":"Address"}`)
+	want(201, "", "POST", meta+"ComplexType('Address')/_ComplexTypeProperty", `{"Name":"city","Type":"Edm.String"}`)
+	want(201, "", "POST", meta+"Property", `{"Name":"home","_EntityType.Name":"Person","Type":"Address","Nullable":true}`)
+	want(400, "PR400-OD-0006", "POST", meta+"Property", `{"Name":"work","_EntityType.Name":"Person","Type":"Address","DefaultValue":"x"}`)
+	want(400, "PR400-OD-0032", "POST", meta+"ComplexTypeProperty", `{"Name":"self","_ComplexType.Name":"Address","Type":"Address"}`)
+	// Updates: a rename, or Edm.Int32 to Edm.Double; nothing else.
+	want(400, "PR400-OD-0042", "PUT", meta+"Property(Name='age',_EntityType.Name='Person')", `{"Name":"age","_EntityType.Name":"Person","Type":"Edm.String","DefaultValue":"0"}`)
+	want(204, "", "PUT", meta+"Property(Name='age',_EntityType.Name='Person')", `{"Name":"years","_EntityType.Name":"Person","Type":"Edm.Double","DefaultValue":"0"}`)
+	// What still depends on a schema object keeps it.
+	want(409, "PR409-OD-0001", "DELETE", meta+"EntityType('Person')", "")
+	want(409, "PR409-OD-0001", "DELETE", meta+"ComplexType('Address')", "")
+	want(409, "PR409-OD-0001", "PUT", meta+"ComplexType('Address')", `{"Name":"Place"}`)
+	want(201, "", "POST", meta+"AssociationEnd", `{"Name":"toPet","_EntityType.Name":"Person","Multiplicity":"*"}`)
+	want(400, "PR400-OD-0006", "POST", meta+"AssociationEnd", `{"Name":"bad","_EntityType.Name":"Person","Multiplicity":"2"}`)
+	want(400, "PR400-OD-0042", "PUT", meta+"AssociationEnd(Name='toPet',_EntityType.Name='Person')", `{"Name":"toPet","_EntityType.Name":"Person","Multiplicity":"1"}`)
+
+	r := e.must(200, "GET", "c/__/od/$metadata", "")
+	for _, s := range []string{`Namespace="UserData"`, `<EntityType Name="Person" OpenType="true">`, `<PropertyRef Name="__id"/>`,
+		`<Property Name="years" Type="Edm.Double" Nullable="true" DefaultValue="0"/>`, `<Property Name="home" Type="UserData.Address" Nullable="true"/>`,
+		`<ComplexType Name="Address"><Property Name="city" Type="Edm.String" Nullable="true"/></ComplexType>`, `<EntitySet Name="Person" EntityType="UserData.Person"/>`} {
+		if !strings.Contains(string(r.body), s) {
+			t.Errorf("$metadata lacks %s: %s", s, r.body)
+		}
+	}
+	if r := e.must(200, "GET", "c/__/od/$metadata/$metadata", ""); !strings.Contains(string(r.body), `Namespace="ODataSvcSchema"`) {
+		t.Errorf("the schema of the schema: %s", r.body)
+	}
+	if r := e.must(200, "GET", "c/__/od", ""); !strings.Contains(string(r.body), `<collection href="Person">`) {
+		t.Errorf("service document: %s", r.body)
+	}
+	want(501, "PR501-MC-0002", "GET", "c/__/od/Person", "")
+	// OData keys may hold what no WebDAV name may: still the collection's.
+	want(501, "PR501-MC-0002", "GET", "c/__/od/Person('a%2Fb')", "")
+	want(404, "PR404-OD-0002", "GET", meta+"EntityType('a%2Fb')", "")
+
+	// The schema moves with its collection and goes with it.
+	e.must(201, "MOVE", "c/__/od", "", "Destination", e.url+"c/__/od2")
+	e.must(200, "GET", "c/__/od2/$metadata/EntityType('Person')", "")
+	want(403, "PR403-DV-0003", "DELETE", "c/__/od2", "")
+	e.must(204, "DELETE", "c/__/od2", "", "X-Personium-Recursive", "true")
+	e.must(201, "MKCOL", "c/__/od2", odataMkcol, "Content-Type", "application/xml")
+	e.must(404, "GET", "c/__/od2/$metadata/EntityType('Person')", "")
+}
+
+func TestUserSchemaPrivileges(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	for _, p := range []string{"read", "alter-schema"} {
+		e.must(201, "POST", "c/__ctl/Role", `{"Name":"`+p+`"}`)
+		e.must(201, "POST", "c/__ctl/Account", `{"Name":"`+p+`"}`, "X-Personium-Credential", "password1")
+		e.must(204, "POST", "c/__ctl/Account('"+p+"')/$links/_Role", `{"uri":"`+e.url+`c/__ctl/Role('`+p+`')"}`)
+	}
+	e.must(200, "ACL", "c/__/od", `<D:acl xmlns:D="DAV:" xml:base="`+e.url+`c/__role/__/"><D:ace><D:principal><D:href>read</D:href></D:principal><D:grant><D:privilege><D:read/></D:privilege></D:grant></D:ace><D:ace><D:principal><D:href>alter-schema</D:href></D:principal><D:grant><D:privilege><D:alter-schema/></D:privilege></D:grant></D:ace></D:acl>`)
+	reader := e.login("c", "read", "password1")["access_token"].(string)
+	alterer := e.login("c", "alter-schema", "password1")["access_token"].(string)
+	e.as(reader, 200, "GET", "c/__/od/$metadata", "")
+	e.as(reader, 403, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T"}`)
+	e.as(alterer, 201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T"}`)
+	e.as(alterer, 403, "GET", "c/__/od/$metadata", "")
+	e.as(reader, 200, "GET", "c/__/od/$metadata/EntityType('T')", "")
+	e.as(reader, 403, "DELETE", "c/__/od/$metadata/EntityType('T')", "")
+}
+
+func TestUserSchemaLimit(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	for i := 0; i < 100; i++ {
+		e.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T`+itoa(i)+`"}`)
+	}
+	if code := errCode(t, e.must(400, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T100"}`)); code != "PR400-OD-0033" {
+		t.Errorf("the 101st entity type: %s", code)
+	}
+}

@@ -1,0 +1,367 @@
+package odata
+
+import (
+	"context"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/personium-go/personium/internal/metastore"
+	"github.com/personium-go/personium/internal/perr"
+)
+
+// The schema of an OData service collection's user data is managed as
+// OData entities itself, under {od}$metadata/ (reference §7.1; Personium
+// namespace ODataSvcSchema): EntityType, Property, ComplexType,
+// ComplexTypeProperty and AssociationEnd. They are stored as documents
+// of those kinds whose Parent is the collection's node ID, so that
+// moving or renaming the collection carries its schema.
+
+// Names of the schema-of-the-schema entity sets.
+const (
+	SetEntityType          = "EntityType"
+	SetProperty            = "Property"
+	SetComplexType         = "ComplexType"
+	SetComplexTypeProperty = "ComplexTypeProperty"
+	SetAssociationEnd      = "AssociationEnd"
+
+	refEntityType  = "_EntityType.Name"
+	refComplexType = "_ComplexType.Name"
+)
+
+// Limits of user schemas (personium-unit-config-default.properties).
+const (
+	MaxEntityTypes = 100 // per collection: PR400-OD-0033
+	// MaxComplexDepth is how deep complex types nest below an entity
+	// type: EntityType → ComplexType → ComplexType → ComplexType.
+	MaxComplexDepth = 3
+)
+
+var (
+	schemaNameRE   = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-_]{0,127}$`)
+	multiplicities = map[string]bool{"0..1": true, "1": true, "*": true}
+	collectionKind = map[string]bool{"None": true, "List": true}
+	simpleTypes    = map[string]bool{EdmBoolean: true, EdmString: true, EdmInt32: true, EdmSingle: true, EdmDouble: true, EdmDateTime: true}
+	singleRE       = regexp.MustCompile(`^-?[0-9]{1,5}\.[0-9]{1,5}$`)
+	dateDefaultRE  = regexp.MustCompile(`^/Date\((-?[0-9]+)\)/$`)
+)
+
+func schemaName(field string) func(any) error {
+	return func(v any) error {
+		if s, _ := v.(string); !schemaNameRE.MatchString(s) {
+			return perr.New("PR400-OD-0006", field)
+		}
+		return nil
+	}
+}
+
+// MetaSchema is the schema of {od}$metadata/ (namespace ODataSvcSchema).
+// Linking AssociationEnds (which declares associations between entity
+// types) is not served yet.
+func MetaSchema() *Schema {
+	name := func() *Property {
+		return &Property{Name: "Name", Type: EdmString, Validate: schemaName("Name")}
+	}
+	typed := func(ref string) []*Property {
+		return []*Property{
+			name(),
+			{Name: ref, Type: EdmString, Validate: schemaName(ref)},
+			{Name: "Type", Type: EdmString},
+			{Name: "Nullable", Type: EdmBoolean, Default: true},
+			{Name: "DefaultValue", Type: EdmString, Nullable: true},
+			{Name: "CollectionKind", Type: EdmString, Nullable: true, Default: "None", Validate: func(v any) error {
+				if s, _ := v.(string); !collectionKind[s] {
+					return perr.New("PR400-OD-0006", "CollectionKind")
+				}
+				return nil
+			}},
+		}
+	}
+	property := typed(refEntityType)
+	property = append(property,
+		&Property{Name: "IsKey", Type: EdmBoolean, Default: false},
+		&Property{Name: "UniqueKey", Type: EdmString, Nullable: true, Validate: schemaName("UniqueKey")},
+		&Property{Name: "IsDeclared", Type: EdmBoolean, Nullable: true, Default: true})
+	ownET := map[string]string{refEntityType: "Name"}
+	ownCT := map[string]string{refComplexType: "Name"}
+	return &Schema{Namespace: "ODataSvcSchema", Container: "ODataSvcSchema", Types: []*EntityType{
+		{Name: SetEntityType, Keys: []string{"Name"}, Props: []*Property{name()}, Nav: []*NavProp{
+			{Name: "_Property", Target: SetProperty, Many: true, RefProps: ownET},
+			{Name: "_AssociationEnd", Target: SetAssociationEnd, Many: true, RefProps: ownET},
+		}},
+		{Name: SetProperty, Keys: []string{"Name", refEntityType}, Props: property, Nav: []*NavProp{
+			{Name: "_EntityType", Target: SetEntityType, OwnRefProps: ownET},
+		}},
+		{Name: SetComplexType, Keys: []string{"Name"}, Props: []*Property{name()}, Nav: []*NavProp{
+			{Name: "_ComplexTypeProperty", Target: SetComplexTypeProperty, Many: true, RefProps: ownCT},
+		}},
+		{Name: SetComplexTypeProperty, Keys: []string{"Name", refComplexType}, Props: typed(refComplexType), Nav: []*NavProp{
+			{Name: "_ComplexType", Target: SetComplexType, OwnRefProps: ownCT},
+		}},
+		{Name: SetAssociationEnd, Keys: []string{"Name", refEntityType}, Props: []*Property{
+			name(),
+			{Name: refEntityType, Type: EdmString, Validate: schemaName(refEntityType)},
+			{Name: "Multiplicity", Type: EdmString, Validate: func(v any) error {
+				if s, _ := v.(string); !multiplicities[s] {
+					return perr.New("PR400-OD-0006", "Multiplicity")
+				}
+				return nil
+			}},
+		}, Nav: []*NavProp{
+			{Name: "_EntityType", Target: SetEntityType, OwnRefProps: ownET},
+		}},
+	}}
+}
+
+// SchemaProvider returns the provider of {od}$metadata/ for the OData
+// collection whose node ID is col in cell: the schema-of-the-schema's
+// entity sets, with Personium's rules as hooks (reference §7.1).
+func SchemaProvider(store metastore.Store, cell, col string, now func() time.Time, newID func() string) *DocProvider {
+	p := &DocProvider{Store: store, Schema: MetaSchema(), Cell: cell, Parent: col, Now: now, NewID: newID}
+	us := &userSchema{p: p}
+	p.Hooks = map[string]*Hooks{
+		SetEntityType:          {Check: us.checkEntityType},
+		SetProperty:            {Check: us.checkProperty(SetProperty, refEntityType)},
+		SetComplexType:         {Check: us.checkComplexType},
+		SetComplexTypeProperty: {Check: us.checkProperty(SetComplexTypeProperty, refComplexType)},
+		SetAssociationEnd:      {Check: us.checkAssociationEnd},
+	}
+	return p
+}
+
+type userSchema struct{ p *DocProvider }
+
+func (us *userSchema) list(ctx context.Context, set string, f metastore.Expr) ([]*Entity, error) {
+	ents, _, err := us.p.List(ctx, us.p.Schema.Type(set), &ListRequest{Filter: f, Limit: -1})
+	return ents, err
+}
+
+func eq(field string, v any) metastore.Expr {
+	return metastore.Cmp{Field: field, Op: metastore.Eq, Value: v}
+}
+
+func (us *userSchema) checkEntityType(ctx context.Context, old, e *Entity) error {
+	if old != nil {
+		return nil // a rename: properties and ends follow their type
+	}
+	ents, err := us.list(ctx, SetEntityType, nil)
+	if err != nil {
+		return err
+	}
+	if len(ents) >= MaxEntityTypes {
+		return perr.New("PR400-OD-0033")
+	}
+	return nil
+}
+
+// checkComplexType refuses to rename a complex type that a property
+// names as its Type (Type holds the name).
+func (us *userSchema) checkComplexType(ctx context.Context, old, e *Entity) error {
+	if old == nil || old.Props["Name"] == e.Props["Name"] {
+		return nil
+	}
+	used, err := us.complexTypeUsed(ctx, old.Props["Name"].(string))
+	if err != nil {
+		return err
+	}
+	if used {
+		return perr.New("PR409-OD-0001")
+	}
+	return nil
+}
+
+// ComplexTypeUsed reports whether a Property or ComplexTypeProperty of
+// the schema has the complex type called name as its Type.
+func (us *userSchema) complexTypeUsed(ctx context.Context, name string) (bool, error) {
+	for _, set := range []string{SetProperty, SetComplexTypeProperty} {
+		ents, err := us.list(ctx, set, eq("Type", name))
+		if err != nil {
+			return false, err
+		}
+		if len(ents) > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (us *userSchema) checkAssociationEnd(ctx context.Context, old, e *Entity) error {
+	if old == nil {
+		return nil
+	}
+	for _, f := range []string{"Multiplicity", refEntityType} {
+		if old.Props[f] != e.Props[f] {
+			return perr.New("PR400-OD-0042", "AssociationEnd '"+f+"' change")
+		}
+	}
+	return nil
+}
+
+// checkProperty validates a Property or ComplexTypeProperty: its Type (a
+// simple type or a complex type of this collection), DefaultValue for
+// that type, the nesting of complex types; on update only a rename and
+// Edm.Int32 → Edm.Double may change (PR400-OD-0042).
+func (us *userSchema) checkProperty(set, ref string) func(ctx context.Context, old, e *Entity) error {
+	return func(ctx context.Context, old, e *Entity) error {
+		typ, _ := e.Props["Type"].(string)
+		if old != nil {
+			return checkPropertyUpdate(set, ref, old, e)
+		}
+		if !simpleTypes[typ] {
+			cts, err := us.list(ctx, SetComplexType, eq("Name", typ))
+			if err != nil {
+				return err
+			}
+			if len(cts) == 0 {
+				return perr.New("PR400-OD-0006", "Type")
+			}
+			if e.Props["DefaultValue"] != nil {
+				return perr.New("PR400-OD-0006", "DefaultValue")
+			}
+			if set == SetComplexTypeProperty {
+				if err := us.checkNesting(ctx, e.Props[ref].(string), typ); err != nil {
+					return err
+				}
+			}
+		} else if dv, ok := e.Props["DefaultValue"].(string); ok {
+			if err := checkDefault(typ, dv); err != nil {
+				return err
+			}
+		}
+		if set == SetProperty {
+			e.Props["IsDeclared"] = true // dynamic properties are registered by the server only
+		}
+		return nil
+	}
+}
+
+func checkPropertyUpdate(set, ref string, old, e *Entity) error {
+	for _, f := range []string{ref, "Type", "Nullable", "DefaultValue", "CollectionKind", "IsKey", "UniqueKey"} {
+		o, n := old.Props[f], e.Props[f]
+		if f == "IsKey" || f == "UniqueKey" {
+			if set != SetProperty {
+				continue
+			}
+		}
+		if f == "Type" && o == EdmInt32 && n == EdmDouble {
+			continue
+		}
+		if o != n {
+			return perr.New("PR400-OD-0042", set+" '"+f+"' change from ["+str(o)+"] to ["+str(n)+"]")
+		}
+	}
+	if set == SetProperty {
+		e.Props["IsDeclared"] = old.Props["IsDeclared"]
+	}
+	return nil
+}
+
+func str(v any) string {
+	if v == nil {
+		return "null"
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return "?"
+}
+
+// checkNesting refuses a complex-typed property of type typ inside the
+// complex type owner when it would make a cycle or nest complex types
+// deeper than MaxComplexDepth.
+func (us *userSchema) checkNesting(ctx context.Context, owner, typ string) error {
+	if owner == typ {
+		return perr.New("PR400-OD-0032")
+	}
+	// height of typ: the longest chain of complex types from it down.
+	memo := map[string]int{}
+	var height func(ct string, seen map[string]bool) (int, error)
+	height = func(ct string, seen map[string]bool) (int, error) {
+		if h, ok := memo[ct]; ok {
+			return h, nil
+		}
+		if seen[ct] || ct == owner {
+			return math.MaxInt32, nil // a cycle through owner
+		}
+		seen[ct] = true
+		defer delete(seen, ct)
+		props, err := us.list(ctx, SetComplexTypeProperty, eq(refComplexType, ct))
+		if err != nil {
+			return 0, err
+		}
+		h := 1
+		for _, p := range props {
+			t, _ := p.Props["Type"].(string)
+			if simpleTypes[t] {
+				continue
+			}
+			sub, err := height(t, seen)
+			if err != nil {
+				return 0, err
+			}
+			if sub != math.MaxInt32 {
+				sub++
+			}
+			h = max(h, sub)
+		}
+		memo[ct] = h
+		return h, nil
+	}
+	h, err := height(typ, map[string]bool{})
+	if err != nil {
+		return err
+	}
+	// owner sits at least at depth 1 below an entity type; typ one lower.
+	if h == math.MaxInt32 || 1+h > MaxComplexDepth {
+		return perr.New("PR400-OD-0032")
+	}
+	return nil
+}
+
+// checkDefault validates a DefaultValue for a simple type (Personium
+// ODataSvcSchemaResource.validate).
+func checkDefault(typ, dv string) error {
+	bad := perr.New("PR400-OD-0006", "DefaultValue")
+	switch typ {
+	case EdmBoolean:
+		if dv != "true" && dv != "false" {
+			return bad
+		}
+	case EdmString:
+		if len(dv) > MaxStringBytes {
+			return bad
+		}
+	case EdmInt32:
+		if _, err := strconv.ParseInt(dv, 10, 32); err != nil {
+			return bad
+		}
+	case EdmSingle:
+		f, err := strconv.ParseFloat(dv, 32)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || (strings.Contains(dv, ".") && !singleRE.MatchString(dv)) {
+			return bad
+		}
+	case EdmDouble:
+		f, err := strconv.ParseFloat(dv, 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || (f != 0 && (math.Abs(f) < 2.23e-308 || math.Abs(f) > 1.79e308)) {
+			return bad
+		}
+	case EdmDateTime:
+		if dv == "SYSUTCDATETIME()" {
+			return nil
+		}
+		m := dateDefaultRE.FindStringSubmatch(dv)
+		if m == nil {
+			return bad
+		}
+		ms, err := strconv.ParseInt(m[1], 10, 64)
+		if err != nil || ms < -6847804800000 || ms > 253402300799999 {
+			return bad
+		}
+	}
+	return nil
+}
