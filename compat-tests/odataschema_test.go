@@ -42,3 +42,36 @@ func TestUserSchema(t *testing.T) {
 	do(t, "DELETE the Property", "DELETE", od+"$metadata/Property(Name='title',_EntityType.Name='Diary')", auth(), nil).must(204)
 	do(t, "DELETE the EntityType", "DELETE", od+"$metadata/EntityType('Diary')", auth(), nil).must(204)
 }
+
+// TestUserDataBasics: entities of a declared type (rs/odata/ODataEntitiesResource.java,
+// ODataEntityResource.java; apiref 364-378): create with and without __id,
+// typed validation, dynamic properties, retrieve, filter, MERGE, delete.
+func TestUserDataBasics(t *testing.T) {
+	box := newBox(t, "oddata")
+	od := box + "od/"
+	mkcol := `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
+	do(t, "MKCOL OData collection", "MKCOL", strings.TrimSuffix(od, "/"), auth("Content-Type", "application/xml"), mkcol).must(201)
+	create(t, "EntityType", od+"$metadata/EntityType", map[string]any{"Name": "Note"}, nil)
+	create(t, "Property", od+"$metadata/Property", map[string]any{"Name": "stars", "_EntityType.Name": "Note", "Type": "Edm.Int32", "DefaultValue": "3"}, nil)
+	r := create(t, "entity with __id", od+"Note", map[string]any{"__id": "n1", "text": "hello"}, nil)
+	r.json("d/results/__id", "n1")
+	r.json("d/results/stars", float64(3))
+	r.json("d/results/text", "hello")
+	r.jsonMatch("d/results/__metadata/etag", `^W/"1-[0-9]+"$`)
+	r = create(t, "entity without __id", od+"Note", map[string]any{"stars": 5}, nil)
+	r.jsonMatch("d/results/__id", `^.+$`)
+	do(t, "a string where Edm.Int32 is declared", "POST", od+"Note", auth(), `{"stars":"many"}`).wantError(400, "PR400-OD-0006")
+	do(t, "duplicate __id", "POST", od+"Note", auth(), `{"__id":"n1"}`).wantError(409, "PR409-OD-0003")
+	r = do(t, "filter on a declared property", "GET", od+"Note"+qs("$filter", "stars ge 4", "$inlinecount", "allpages"), auth(), nil)
+	if r.ok(200) {
+		r.json("d/__count", "1")
+	}
+	do(t, "MERGE", "MERGE", od+"Note('n1')", auth(), `{"stars":4}`).must(204)
+	r = do(t, "GET after MERGE", "GET", od+"Note('n1')", auth(), nil)
+	if r.ok(200) {
+		r.json("d/results/stars", float64(4))
+		r.json("d/results/text", "hello")
+	}
+	do(t, "DELETE", "DELETE", od+"Note('n1')", auth(), nil).must(204)
+	do(t, "GET deleted", "GET", od+"Note('n1')", auth(), nil).wantError(404, "PR404-OD-0002")
+}

@@ -401,15 +401,17 @@ func BoxNodes(ctx context.Context, store metastore.Store, cellID, root string) (
 }
 
 // heldDocs returns the IDs of the documents special collections among
-// nodes hold (an OData collection's schema and data: every kind whose
-// Parent is the collection's node).
+// nodes hold (an OData collection's schema and data): every kind whose
+// Parent is the collection's node ID, or starts with it and a slash.
 func heldDocs(ctx context.Context, store metastore.Store, cellID string, nodes []*node) ([]string, error) {
 	var ids []string
 	for _, n := range nodes {
 		if !n.special() {
 			continue
 		}
-		res, err := store.Query(ctx, &metastore.Query{AnyKind: true, Cell: cellID, Parent: n.id(), Limit: -1})
+		res, err := store.Query(ctx, &metastore.Query{AnyKind: true, Cell: cellID, AnyParent: true, Limit: -1,
+			Filter: metastore.Or{metastore.Cmp{Field: metastore.FieldParent, Op: metastore.Eq, Value: n.id()},
+				metastore.Prefix{Field: metastore.FieldParent, Value: n.id() + "/"}}})
 		if err != nil {
 			return nil, err
 		}

@@ -138,7 +138,7 @@ func (p *DocProvider) load(t *EntityType, d *metastore.Doc) (*Entity, error) {
 
 func (p *DocProvider) doc(e *Entity) metastore.Doc {
 	body, _ := json.Marshal(e.Props)
-	return metastore.Doc{ID: e.ID, Kind: e.Type.Name, Cell: p.Cell, Parent: p.Parent,
+	return metastore.Doc{ID: e.ID, Kind: e.Type.StoreKind(), Cell: p.Cell, Parent: p.Parent,
 		Key: storeKey(e.Type, e.Props), Body: body, Published: e.Published, Updated: e.Updated}
 }
 
@@ -153,7 +153,7 @@ func (p *DocProvider) Get(ctx context.Context, t *EntityType, kp KeyPredicate) (
 
 func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[string]any) (*Entity, error) {
 	if scope := p.Scope[t.Name]; scope != nil {
-		res, err := p.Store.Query(ctx, &metastore.Query{Kind: t.Name, Cell: p.Cell, Parent: p.Parent, Limit: 1,
+		res, err := p.Store.Query(ctx, &metastore.Query{Kind: t.StoreKind(), Cell: p.Cell, Parent: p.Parent, Limit: 1,
 			Filter: metastore.And{metastore.Cmp{Field: metastore.FieldKey, Op: metastore.Eq, Value: storeKey(t, keys)}, scope}})
 		if err != nil {
 			return nil, err
@@ -163,7 +163,7 @@ func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[stri
 		}
 		return p.load(t, &res.Docs[0])
 	}
-	d, err := p.Store.GetKey(ctx, t.Name, p.Cell, p.Parent, storeKey(t, keys))
+	d, err := p.Store.GetKey(ctx, t.StoreKind(), p.Cell, p.Parent, storeKey(t, keys))
 	if err != nil {
 		if perr.Is(err, perr.NotExist) {
 			return nil, perr.New("PR404-OD-0002").WithCause(err)
@@ -175,7 +175,7 @@ func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[stri
 
 // List returns the entities of t matching lr, and the total count if asked.
 func (p *DocProvider) List(ctx context.Context, t *EntityType, lr *ListRequest) ([]*Entity, int64, error) {
-	q := &metastore.Query{Kind: t.Name, Cell: p.Cell, Parent: p.Parent, Filter: lr.Filter,
+	q := &metastore.Query{Kind: t.StoreKind(), Cell: p.Cell, Parent: p.Parent, Filter: lr.Filter,
 		Order: lr.Order, Text: lr.Text, Skip: lr.Skip, Limit: lr.Limit, Count: lr.Count}
 	if scope := p.Scope[t.Name]; scope != nil {
 		if q.Filter == nil {

@@ -182,7 +182,7 @@ func (p *DocProvider) Delete(ctx context.Context, t *EntityType, kp KeyPredicate
 
 // linkDoc is the link document between entities a and b through assoc.
 func (p *DocProvider) linkDoc(assoc string, a, b *Entity) metastore.Doc {
-	ka, kb := a.Type.Name+":"+a.ID, b.Type.Name+":"+b.ID
+	ka, kb := a.Type.StoreKind()+":"+a.ID, b.Type.StoreKind()+":"+b.ID
 	if kb < ka {
 		ka, kb = kb, ka
 	}
@@ -225,7 +225,7 @@ func (p *DocProvider) related(ctx context.Context, src *Entity, n *NavProp, lr *
 		}
 		return []*Entity{e}, 1, nil
 	}
-	me := src.Type.Name + ":" + src.ID
+	me := src.Type.StoreKind() + ":" + src.ID
 	docs, err := p.linkDocs(ctx, src, n)
 	if err != nil {
 		return nil, 0, err
@@ -240,7 +240,7 @@ func (p *DocProvider) related(ctx context.Context, src *Entity, n *NavProp, lr *
 		if other == me {
 			other = l.B
 		}
-		if typ, id, ok := strings.Cut(other, ":"); ok && typ == target.Name {
+		if typ, id, ok := strings.Cut(other, ":"); ok && typ == target.StoreKind() {
 			ids = append(ids, id)
 		}
 	}
@@ -250,7 +250,7 @@ func (p *DocProvider) related(ctx context.Context, src *Entity, n *NavProp, lr *
 
 // linkDocs returns the link documents of src through the N:N navigation property n.
 func (p *DocProvider) linkDocs(ctx context.Context, src *Entity, n *NavProp) ([]metastore.Doc, error) {
-	me := src.Type.Name + ":" + src.ID
+	me := src.Type.StoreKind() + ":" + src.ID
 	res, err := p.Store.Query(ctx, &metastore.Query{Kind: KindLink, Cell: p.Cell, Parent: p.Parent, Limit: -1,
 		Filter: metastore.And{
 			metastore.Cmp{Field: "assoc", Op: metastore.Eq, Value: n.Assoc},

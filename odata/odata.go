@@ -77,6 +77,17 @@ type EntityType struct {
 	// HasID tells whether entities carry an "__id" member (user data,
 	// messages); for those the key is __id.
 	HasID bool
+	// Kind is the document kind entities are stored as; "" means Name.
+	// User data uses a stable kind so that its type can be renamed.
+	Kind string
+}
+
+// StoreKind is the document kind of t's entities.
+func (t *EntityType) StoreKind() string {
+	if t.Kind != "" {
+		return t.Kind
+	}
+	return t.Name
 }
 
 // Prop returns the declared property called name, or nil.

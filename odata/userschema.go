@@ -122,8 +122,8 @@ func SchemaProvider(store metastore.Store, cell, col string, now func() time.Tim
 	p := &DocProvider{Store: store, Schema: MetaSchema(), Cell: cell, Parent: col, Now: now, NewID: newID}
 	us := &userSchema{p: p}
 	p.Hooks = map[string]*Hooks{
-		SetEntityType:          {Check: us.checkEntityType},
-		SetProperty:            {Check: us.checkProperty(SetProperty, refEntityType)},
+		SetEntityType:          {Check: us.checkEntityType, Extra: us.entityTypeDelete},
+		SetProperty:            {Check: us.checkProperty(SetProperty, refEntityType), Extra: us.propertyDelete},
 		SetComplexType:         {Check: us.checkComplexType},
 		SetComplexTypeProperty: {Check: us.checkProperty(SetComplexTypeProperty, refComplexType)},
 		SetAssociationEnd:      {Check: us.checkAssociationEnd},
@@ -154,6 +154,44 @@ func (us *userSchema) checkEntityType(ctx context.Context, old, e *Entity) error
 		return perr.New("PR400-OD-0033")
 	}
 	return nil
+}
+
+// typeHasData reports whether the entity type called name holds data.
+func (us *userSchema) typeHasData(ctx context.Context, name string) (bool, error) {
+	ets, err := us.list(ctx, SetEntityType, eq("Name", name))
+	if err != nil || len(ets) == 0 {
+		return false, err
+	}
+	return hasData(ctx, us.p.Store, us.p.Cell, us.p.Parent, ets[0].ID)
+}
+
+// entityTypeDelete refuses to delete an entity type holding data.
+func (us *userSchema) entityTypeDelete(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
+	if e != nil {
+		return nil, nil
+	}
+	if has, err := hasData(ctx, us.p.Store, us.p.Cell, us.p.Parent, old.ID); err != nil || has {
+		if err == nil {
+			err = perr.New("PR409-OD-0001")
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+// propertyDelete refuses to delete a property of an entity type that
+// holds data.
+func (us *userSchema) propertyDelete(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
+	if e != nil {
+		return nil, nil
+	}
+	if has, err := us.typeHasData(ctx, str(old.Props[refEntityType])); err != nil || has {
+		if err == nil {
+			err = perr.New("PR409-OD-0001")
+		}
+		return nil, err
+	}
+	return nil, nil
 }
 
 // checkComplexType refuses to rename a complex type that a property
@@ -207,7 +245,28 @@ func (us *userSchema) checkProperty(set, ref string) func(ctx context.Context, o
 	return func(ctx context.Context, old, e *Entity) error {
 		typ, _ := e.Props["Type"].(string)
 		if old != nil {
-			return checkPropertyUpdate(set, ref, old, e)
+			if err := checkPropertyUpdate(set, ref, old, e); err != nil {
+				return err
+			}
+			if set == SetProperty && old.Props["Name"] != e.Props["Name"] {
+				// Values are stored under the property's name: renaming
+				// would mean rewriting every entity (not done yet).
+				if has, err := us.typeHasData(ctx, str(e.Props[ref])); err != nil || has {
+					if err == nil {
+						err = perr.New("PR409-OD-0001")
+					}
+					return err
+				}
+			}
+			return nil
+		}
+		if set == SetProperty && e.Props["Nullable"] == false {
+			if has, err := us.typeHasData(ctx, str(e.Props[ref])); err != nil || has {
+				if err == nil {
+					err = perr.New("PR400-OD-0006", "Nullable")
+				}
+				return err
+			}
 		}
 		if !simpleTypes[typ] {
 			cts, err := us.list(ctx, SetComplexType, eq("Name", typ))

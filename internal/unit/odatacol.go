@@ -17,9 +17,10 @@ import (
 
 // serveSpecial serves what lies inside an OData service collection {od}
 // (reference §7): the service document (GET {od}), the user schema's
-// EDMX (GET {od}$metadata) and the schema itself as OData entities
+// EDMX (GET {od}$metadata), the schema itself as OData entities
 // ({od}$metadata/…: read needs box privilege read, changes need
-// alter-schema). User data sets are not served yet (501).
+// alter-schema) and the user data sets ({od}{EntityType}…: read needs
+// read, changes write).
 func (s *Server) serveSpecial(w http.ResponseWriter, r *http.Request, sp *dav.Special) {
 	if err := s.special(w, r, sp); err != nil {
 		realm := strings.TrimSuffix(sp.Box.URL, "/")
@@ -77,7 +78,23 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 		svc.Serve(w, r, strings.TrimPrefix(sp.Path, "$metadata/"))
 		return nil
 	}
-	return perr.New("PR501-MC-0002", "OData user data")
+	schema, err := odata.UserDataSchema(ctx, provider)
+	if err != nil {
+		return err
+	}
+	svc := &odata.Service{
+		Schema:   schema,
+		Provider: odata.DataProvider(s.cfg.Cells.Store, schema, sp.Box.Cell, sp.Node, time.Now, s.cfg.Cells.NewID),
+		Base:     sp.URL, Limits: odata.DefaultLimits,
+		Authorize: func(ctx context.Context, set string, write bool) error {
+			if write {
+				return check(acl.Write)
+			}
+			return check(acl.Read)
+		},
+	}
+	svc.Serve(w, r, sp.Path)
+	return nil
 }
 
 // writeServiceDocument writes an OData service document listing sets:

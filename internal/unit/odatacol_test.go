@@ -1,8 +1,11 @@
 package unit_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/personium-go/personium/internal/metastore"
 )
 
 const odataMkcol = `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
@@ -63,9 +66,9 @@ func TestUserSchema(t *testing.T) {
 	if r := e.must(200, "GET", "c/__/od", ""); !strings.Contains(string(r.body), `<collection href="Person">`) {
 		t.Errorf("service document: %s", r.body)
 	}
-	want(501, "PR501-MC-0002", "GET", "c/__/od/Person", "")
+	e.must(200, "GET", "c/__/od/Person", "")
 	// OData keys may hold what no WebDAV name may: still the collection's.
-	want(501, "PR501-MC-0002", "GET", "c/__/od/Person('a%2Fb')", "")
+	want(404, "PR404-OD-0002", "GET", "c/__/od/Person('a%2Fb')", "")
 	want(404, "PR404-OD-0002", "GET", meta+"EntityType('a%2Fb')", "")
 
 	// The schema moves with its collection and goes with it.
@@ -94,6 +97,9 @@ func TestUserSchemaPrivileges(t *testing.T) {
 	e.as(alterer, 201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T"}`)
 	e.as(alterer, 403, "GET", "c/__/od/$metadata", "")
 	e.as(reader, 200, "GET", "c/__/od/$metadata/EntityType('T')", "")
+	e.as(reader, 200, "GET", "c/__/od/T", "")
+	e.as(reader, 403, "POST", "c/__/od/T", `{"x":1}`)
+	e.as(alterer, 403, "POST", "c/__/od/T", `{"x":1}`)
 	e.as(reader, 403, "DELETE", "c/__/od/$metadata/EntityType('T')", "")
 }
 
@@ -106,5 +112,70 @@ func TestUserSchemaLimit(t *testing.T) {
 	}
 	if code := errCode(t, e.must(400, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T100"}`)); code != "PR400-OD-0033" {
 		t.Errorf("the 101st entity type: %s", code)
+	}
+}
+
+func TestUserData(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	meta, od := "c/__/od/$metadata/", "c/__/od/"
+	e.must(201, "POST", meta+"EntityType", `{"Name":"Person"}`)
+	e.must(201, "POST", meta+"Property", `{"Name":"name","_EntityType.Name":"Person","Type":"Edm.String","Nullable":false}`)
+	e.must(201, "POST", meta+"Property", `{"Name":"age","_EntityType.Name":"Person","Type":"Edm.Int32","DefaultValue":"0"}`)
+	e.must(201, "POST", meta+"Property", `{"Name":"since","_EntityType.Name":"Person","Type":"Edm.DateTime","DefaultValue":"SYSUTCDATETIME()"}`)
+	want := func(status int, code, method, path, body string, hdr ...string) *resp {
+		t.Helper()
+		r := e.do(method, path, body, hdr...)
+		if r.status != status || (code != "" && errCode(t, r) != code) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
+		}
+		return r
+	}
+	r := want(201, "", "POST", od+"Person", `{"__id":"p1","name":"Ann","hobby":"chess"}`)
+	res := r.json(t)["d"].(map[string]any)["results"].(map[string]any)
+	if res["__id"] != "p1" || res["age"] != float64(0) || res["hobby"] != "chess" || res["since"] == nil {
+		t.Errorf("created: %v", res)
+	}
+	want(201, "", "POST", od+"Person", `{"name":"Bob","age":42}`)
+	want(409, "PR409-OD-0003", "POST", od+"Person", `{"__id":"p1","name":"Again"}`)
+	want(400, "PR400-OD-0006", "POST", od+"Person", `{"name":"C","age":"old"}`)
+	want(400, "PR400-OD-0009", "POST", od+"Person", `{"age":3}`)
+	want(404, "", "POST", od+"Nobody", `{"name":"x"}`)
+	r = want(200, "", "GET", od+"Person?$filter=age+gt+10&$inlinecount=allpages", "")
+	if d := r.json(t)["d"].(map[string]any); d["__count"] != "1" {
+		t.Errorf("filtered list: %v", d)
+	}
+	want(204, "", "MERGE", od+"Person('p1')", `{"age":30}`)
+	if r := want(200, "", "GET", od+"Person('p1')", ""); !strings.Contains(string(r.body), `"age":30`) || !strings.Contains(string(r.body), `"hobby":"chess"`) {
+		t.Errorf("after MERGE: %s", r.body)
+	}
+	// With data: the schema keeps what the data needs.
+	want(409, "PR409-OD-0001", "DELETE", meta+"Property(Name='age',_EntityType.Name='Person')", "")
+	want(400, "PR400-OD-0006", "POST", meta+"Property", `{"Name":"must","_EntityType.Name":"Person","Type":"Edm.String","Nullable":false}`)
+	want(201, "", "POST", meta+"Property", `{"Name":"may","_EntityType.Name":"Person","Type":"Edm.String"}`)
+	want(409, "PR409-OD-0001", "DELETE", meta+"Property(Name='may',_EntityType.Name='Person')", "") // the type holds data
+	want(409, "PR409-OD-0001", "PUT", meta+"Property(Name='may',_EntityType.Name='Person')", `{"Name":"might","_EntityType.Name":"Person","Type":"Edm.String"}`)
+	// A rename of the entity type carries its data.
+	e.must(204, "PUT", meta+"EntityType('Person')", `{"Name":"Human"}`)
+	want(200, "", "GET", od+"Human('p1')", "")
+	want(409, "PR409-OD-0001", "DELETE", meta+"EntityType('Human')", "")
+	want(204, "", "DELETE", od+"Human('p1')", "")
+	want(404, "PR404-OD-0002", "GET", od+"Human('p1')", "")
+
+	// Deleting the collection deletes its schema and data: nothing is left.
+	e.must(204, "DELETE", "c/__/od", "", "X-Personium-Recursive", "true")
+	c, err := e.cells.Get(context.Background(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := e.store.Query(context.Background(), &metastore.Query{AnyKind: true, Cell: c.ID, AnyParent: true, Limit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range left.Docs {
+		if d.Kind != "Account" && d.Kind != "AccountSecret" {
+			t.Errorf("left behind: %s %s %s", d.Kind, d.Key, d.Body)
+		}
 	}
 }
