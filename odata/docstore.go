@@ -21,6 +21,10 @@ type Hooks struct {
 	// Extra adds store operations to the same atomic batch as a create
 	// (old nil), update, or delete (e nil).
 	Extra func(ctx context.Context, old, e *Entity) ([]metastore.Op, error)
+	// Link, if set, runs before src (of this hook's type) is linked
+	// through n to tgt, by $links or by a create through n; it may
+	// refuse the link.
+	Link func(ctx context.Context, src *Entity, n *NavProp, tgt *Entity) error
 }
 
 // DocProvider stores the entities of one OData service as metastore

@@ -284,6 +284,11 @@ func (p *DocProvider) Link(ctx context.Context, t *EntityType, kp KeyPredicate, 
 		}
 		return err
 	}
+	if h := p.hooks(t); h.Link != nil {
+		if err := h.Link(ctx, src, n, tgt); err != nil {
+			return err
+		}
+	}
 	ops, err := p.linkOps(ctx, src, n, tgt, false)
 	if err != nil {
 		return err
@@ -392,6 +397,11 @@ func (p *DocProvider) CreateRelated(ctx context.Context, t *EntityType, kp KeyPr
 	ops, e, err := p.createOps(ctx, target, props)
 	if err != nil {
 		return nil, err
+	}
+	if h := p.hooks(t); h.Link != nil {
+		if err := h.Link(ctx, src, n, e); err != nil {
+			return nil, err
+		}
 	}
 	more, err := p.linkOps(ctx, src, n, e, true)
 	if err != nil {

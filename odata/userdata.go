@@ -2,10 +2,12 @@ package odata
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/personium-go/personium/internal/metastore"
+	"github.com/personium-go/personium/internal/perr"
 )
 
 // UserDataParent is the document Parent of the user data of the OData
@@ -15,14 +17,14 @@ func UserDataParent(col string) string { return col + "/data" }
 
 // userKindPrefix prefixes the document kind of user data: the entity
 // type's document ID follows, which a rename does not change.
-const userKindPrefix = "UD:"
+const userKindPrefix = "UD."
 
 // UserDataSchema builds the schema of the user data from the user schema
 // that sp (a SchemaProvider) holds: one open entity type per EntityType,
 // keyed by __id, with its declared properties of simple types and their
-// defaults. Complex-typed and List properties are not declared yet (their
-// values are refused as dynamic properties), nor are navigation
-// properties (AssociationEnds cannot be linked yet).
+// defaults, and one navigation property per association (linked pair of
+// AssociationEnds). Complex-typed and List properties are not declared
+// yet (their values are refused as dynamic properties).
 func UserDataSchema(ctx context.Context, sp *DocProvider) (*Schema, error) {
 	types, _, err := sp.List(ctx, sp.Schema.Type(SetEntityType), &ListRequest{Limit: -1})
 	if err != nil {
@@ -39,6 +41,20 @@ func UserDataSchema(ctx context.Context, sp *DocProvider) (*Schema, error) {
 		et := &EntityType{Name: name, Keys: []string{MemberID}, HasID: true, Open: true, Kind: userKindPrefix + t.ID}
 		byName[name] = et
 		s.Types = append(s.Types, et)
+	}
+	assocs, err := userAssociations(ctx, sp)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range assocs {
+		ta, tb := byName[a.typeA], byName[a.typeB]
+		if ta == nil || tb == nil {
+			continue
+		}
+		ta.Nav = append(ta.Nav, &NavProp{Name: "_" + a.typeB, Target: a.typeB, Many: a.multB == "*", Assoc: a.name})
+		if ta != tb {
+			tb.Nav = append(tb.Nav, &NavProp{Name: "_" + a.typeA, Target: a.typeA, Many: a.multA == "*", Assoc: a.name})
+		}
 	}
 	for _, p := range props {
 		et := byName[str(p.Props[refEntityType])]
@@ -85,7 +101,9 @@ func setDefault(p *Property, dv string) {
 // DataProvider returns the provider of the user data of the OData
 // collection col in cell, over schema (from UserDataSchema).
 func DataProvider(store metastore.Store, schema *Schema, cell, col string, now func() time.Time, newID func() string) *DocProvider {
-	return &DocProvider{Store: store, Schema: schema, Cell: cell, Parent: UserDataParent(col), Now: now, NewID: newID}
+	p := &DocProvider{Store: store, Schema: schema, Cell: cell, Parent: UserDataParent(col), Now: now, NewID: newID}
+	p.Hooks = dataHooks(p)
+	return p
 }
 
 // hasData reports whether the entity type with document ID typeID holds
@@ -96,4 +114,74 @@ func hasData(ctx context.Context, store metastore.Store, cell, col, typeID strin
 		return false, err
 	}
 	return len(res.Docs) > 0, nil
+}
+
+// userAssoc is one association of the user schema: a linked pair of
+// AssociationEnds, A being the end whose name sorts first.
+type userAssoc struct {
+	name         string // "TA-TB-assoc"
+	endA, endB   string // end names
+	typeA, typeB string // entity type names
+	multA, multB string
+}
+
+// userAssociations lists the associations of the user schema sp holds.
+func userAssociations(ctx context.Context, sp *DocProvider) ([]userAssoc, error) {
+	t := sp.Schema.Type(SetAssociationEnd)
+	ends, _, err := sp.List(ctx, t, &ListRequest{Limit: -1})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []userAssoc
+	for _, e := range ends {
+		ps, _, err := sp.related(ctx, e, t.NavProp("_AssociationEnd"), &ListRequest{Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) == 0 || seen[e.ID] {
+			continue
+		}
+		a, b := e, ps[0]
+		seen[a.ID], seen[b.ID] = true, true
+		if ka, kb := str(a.Props["Name"])+"\x00"+str(a.Props[refEntityType]), str(b.Props["Name"])+"\x00"+str(b.Props[refEntityType]); kb < ka {
+			a, b = b, a
+		}
+		ua := userAssoc{endA: str(a.Props["Name"]), endB: str(b.Props["Name"]), typeA: str(a.Props[refEntityType]),
+			typeB: str(b.Props[refEntityType]), multA: str(a.Props["Multiplicity"]), multB: str(b.Props["Multiplicity"])}
+		ua.name = ua.typeA + "-" + ua.typeB + "-assoc"
+		out = append(out, ua)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+// dataHooks enforce the multiplicity of user-data navigation: a link
+// through a to-one navigation property (or one whose reverse is to-one)
+// is refused while one exists (PR409-OD-0002).
+func dataHooks(p *DocProvider) map[string]*Hooks {
+	hooks := map[string]*Hooks{}
+	for _, t := range p.Schema.Types {
+		hooks[t.Name] = &Hooks{Link: func(ctx context.Context, src *Entity, n *NavProp, tgt *Entity) error {
+			if !n.Many {
+				if rel, _, err := p.related(ctx, src, n, &ListRequest{Limit: 1}); err != nil || len(rel) > 0 {
+					if err == nil {
+						err = perr.New("PR409-OD-0002")
+					}
+					return err
+				}
+			}
+			target := p.Schema.Type(n.Target)
+			if back := target.NavProp("_" + src.Type.Name); back != nil && !back.Many && back.Assoc == n.Assoc && target != src.Type {
+				if rel, _, err := p.related(ctx, tgt, back, &ListRequest{Limit: 1}); err != nil || len(rel) > 0 {
+					if err == nil {
+						err = perr.New("PR409-OD-0002")
+					}
+					return err
+				}
+			}
+			return nil
+		}}
+	}
+	return hooks
 }

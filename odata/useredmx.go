@@ -25,8 +25,9 @@ func UserSets(ctx context.Context, p *DocProvider) ([]string, error) {
 // WriteUserMetadata writes GET {od}$metadata: the EDMX of the user schema
 // held by p (namespace and container UserData; open entity types keyed
 // by __id; declared properties in name order; complex types),
-// as Personium's CtlSchema.getEdmDataServicesForUserData shapes it.
-// Associations appear once AssociationEnds can be linked.
+// associations of linked AssociationEnds with their navigation
+// properties), as Personium's CtlSchema.getEdmDataServicesForUserData
+// shapes it.
 func WriteUserMetadata(ctx context.Context, p *DocProvider, w io.Writer) error {
 	all := func(set string) ([]*Entity, error) {
 		ents, _, err := p.List(ctx, p.Schema.Type(set), &ListRequest{Limit: -1})
@@ -46,6 +47,10 @@ func WriteUserMetadata(ctx context.Context, p *DocProvider, w io.Writer) error {
 		return err
 	}
 	ctps, err := all(SetComplexTypeProperty)
+	if err != nil {
+		return err
+	}
+	assocs, err := userAssociations(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -99,7 +104,38 @@ func WriteUserMetadata(ctx context.Context, p *DocProvider, w io.Writer) error {
 				writeProp(pr)
 			}
 		}
+		name := str(t.Props["Name"])
+		for _, a := range assocs {
+			nav := func(to, from, toRole string) {
+				b.WriteString("<NavigationProperty")
+				xmlAttr(&b, "Name", "_"+to)
+				xmlAttr(&b, "Relationship", "UserData."+a.name)
+				xmlAttr(&b, "FromRole", from)
+				xmlAttr(&b, "ToRole", toRole)
+				b.WriteString("/>")
+			}
+			roleA, roleB := a.typeA+":"+a.endA, a.typeB+":"+a.endB
+			switch {
+			case a.typeA == name:
+				nav(a.typeB, roleA, roleB)
+			case a.typeB == name:
+				nav(a.typeA, roleB, roleA)
+			}
+		}
 		b.WriteString("</EntityType>")
+	}
+	for _, a := range assocs {
+		b.WriteString("<Association")
+		xmlAttr(&b, "Name", a.name)
+		b.WriteString(">")
+		for _, end := range [][3]string{{a.typeA + ":" + a.endA, a.typeA, a.multA}, {a.typeB + ":" + a.endB, a.typeB, a.multB}} {
+			b.WriteString("<End")
+			xmlAttr(&b, "Role", end[0])
+			xmlAttr(&b, "Type", "UserData."+end[1])
+			xmlAttr(&b, "Multiplicity", end[2])
+			b.WriteString("/>")
+		}
+		b.WriteString("</Association>")
 	}
 	b.WriteString(`<EntityContainer Name="UserData" m:IsDefaultEntityContainer="true">`)
 	for _, t := range types {
@@ -107,6 +143,19 @@ func WriteUserMetadata(ctx context.Context, p *DocProvider, w io.Writer) error {
 		xmlAttr(&b, "Name", str(t.Props["Name"]))
 		xmlAttr(&b, "EntityType", "UserData."+str(t.Props["Name"]))
 		b.WriteString("/>")
+	}
+	for _, a := range assocs {
+		b.WriteString("<AssociationSet")
+		xmlAttr(&b, "Name", a.name)
+		xmlAttr(&b, "Association", "UserData."+a.name)
+		b.WriteString(">")
+		for _, end := range [][2]string{{a.typeA + ":" + a.endA, a.typeA}, {a.typeB + ":" + a.endB, a.typeB}} {
+			b.WriteString("<End")
+			xmlAttr(&b, "Role", end[0])
+			xmlAttr(&b, "EntitySet", end[1])
+			b.WriteString("/>")
+		}
+		b.WriteString("</AssociationSet>")
 	}
 	b.WriteString(`</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>`)
 	_, err = w.Write(b.Bytes())

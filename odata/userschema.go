@@ -58,8 +58,6 @@ func schemaName(field string) func(any) error {
 }
 
 // MetaSchema is the schema of {od}$metadata/ (namespace ODataSvcSchema).
-// Linking AssociationEnds (which declares associations between entity
-// types) is not served yet.
 func MetaSchema() *Schema {
 	name := func() *Property {
 		return &Property{Name: "Name", Type: EdmString, Validate: schemaName("Name")}
@@ -111,9 +109,14 @@ func MetaSchema() *Schema {
 			}},
 		}, Nav: []*NavProp{
 			{Name: "_EntityType", Target: SetEntityType, OwnRefProps: ownET},
+			{Name: "_AssociationEnd", Target: SetAssociationEnd, Assoc: assocEnds},
 		}},
 	}}
 }
+
+// assocEnds is the link kind pairing two AssociationEnds: the
+// association between their entity types.
+const assocEnds = "AssociationEnd-AssociationEnd"
 
 // SchemaProvider returns the provider of {od}$metadata/ for the OData
 // collection whose node ID is col in cell: the schema-of-the-schema's
@@ -126,7 +129,7 @@ func SchemaProvider(store metastore.Store, cell, col string, now func() time.Tim
 		SetProperty:            {Check: us.checkProperty(SetProperty, refEntityType), Extra: us.propertyDelete},
 		SetComplexType:         {Check: us.checkComplexType},
 		SetComplexTypeProperty: {Check: us.checkProperty(SetComplexTypeProperty, refComplexType)},
-		SetAssociationEnd:      {Check: us.checkAssociationEnd},
+		SetAssociationEnd:      {Check: us.checkAssociationEnd, Link: us.linkEnds},
 	}
 	return p
 }
@@ -420,6 +423,48 @@ func checkDefault(typ, dv string) error {
 		ms, err := strconv.ParseInt(m[1], 10, 64)
 		if err != nil || ms < -6847804800000 || ms > 253402300799999 {
 			return bad
+		}
+	}
+	return nil
+}
+
+// partner returns the AssociationEnd linked to end, nil if none.
+func (us *userSchema) partner(ctx context.Context, end *Entity) (*Entity, error) {
+	t := us.p.Schema.Type(SetAssociationEnd)
+	ents, _, err := us.p.related(ctx, end, t.NavProp("_AssociationEnd"), &ListRequest{Limit: 2})
+	if err != nil || len(ents) == 0 {
+		return nil, err
+	}
+	return ents[0], nil
+}
+
+// linkEnds checks a link between two AssociationEnds (Personium
+// UserSchemaODataProducer.checkAssociationEndToAssociationEndLink): each
+// end belongs to one association (PR409-OD-0002), 1:1 is not allowed
+// (PR400-OD-0031), and two entity types have one association at most
+// (PR409-OD-0006).
+func (us *userSchema) linkEnds(ctx context.Context, src *Entity, n *NavProp, tgt *Entity) error {
+	for _, end := range []*Entity{src, tgt} {
+		if p, err := us.partner(ctx, end); err != nil {
+			return err
+		} else if p != nil {
+			return perr.New("PR409-OD-0002")
+		}
+	}
+	if src.Props["Multiplicity"] == "1" && tgt.Props["Multiplicity"] == "1" {
+		return perr.New("PR400-OD-0031")
+	}
+	ends, err := us.list(ctx, SetAssociationEnd, eq(refEntityType, src.Props[refEntityType]))
+	if err != nil {
+		return err
+	}
+	for _, e := range ends {
+		p, err := us.partner(ctx, e)
+		if err != nil {
+			return err
+		}
+		if p != nil && p.Props[refEntityType] == tgt.Props[refEntityType] {
+			return perr.New("PR409-OD-0006")
 		}
 	}
 	return nil

@@ -179,3 +179,62 @@ func TestUserData(t *testing.T) {
 		}
 	}
 }
+
+func TestUserNavigation(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	meta, od := "c/__/od/$metadata/", "c/__/od/"
+	want := func(status int, code, method, path, body string) *resp {
+		t.Helper()
+		r := e.do(method, path, body)
+		if r.status != status || (code != "" && errCode(t, r) != code) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
+		}
+		return r
+	}
+	for _, et := range []string{"Person", "Pet", "Toy"} {
+		e.must(201, "POST", meta+"EntityType", `{"Name":"`+et+`"}`)
+	}
+	end := func(name, et, mult string) string {
+		e.must(201, "POST", meta+"AssociationEnd", `{"Name":"`+name+`","_EntityType.Name":"`+et+`","Multiplicity":"`+mult+`"}`)
+		return e.url + meta + "AssociationEnd(Name='" + name + "',_EntityType.Name='" + et + "')"
+	}
+	pets, owner := end("pets", "Person", "0..1"), end("owner", "Pet", "*")
+	link := func(status int, code, from, to string) {
+		t.Helper()
+		want(status, code, "POST", strings.TrimPrefix(from, e.url)+"/$links/_AssociationEnd", `{"uri":"`+to+`"}`)
+	}
+	link(204, "", pets, owner)
+	link(409, "PR409-OD-0002", pets, end("other", "Pet", "*"))
+	link(400, "PR400-OD-0031", end("one1", "Person", "1"), end("one2", "Toy", "1"))
+	link(409, "PR409-OD-0006", end("again", "Person", "*"), end("again2", "Pet", "*"))
+	r := want(200, "", "GET", "c/__/od/$metadata", "")
+	for _, s := range []string{`<Association Name="Pet-Person-assoc">`, `<End Role="Pet:owner" Type="UserData.Pet" Multiplicity="*"/>`,
+		`<NavigationProperty Name="_Pet" Relationship="UserData.Pet-Person-assoc" FromRole="Person:pets" ToRole="Pet:owner"/>`,
+		`<AssociationSet Name="Pet-Person-assoc" Association="UserData.Pet-Person-assoc">`} {
+		if !strings.Contains(string(r.body), s) {
+			t.Errorf("$metadata lacks %s: %s", s, r.body)
+		}
+	}
+
+	// User data along the association: a person has many pets, a pet one owner.
+	want(201, "", "POST", od+"Person", `{"__id":"p1"}`)
+	want(201, "", "POST", od+"Person", `{"__id":"p2"}`)
+	want(201, "", "POST", od+"Person('p1')/_Pet", `{"__id":"d1","name":"Rex"}`)
+	want(201, "", "POST", od+"Pet", `{"__id":"d2"}`)
+	want(204, "", "POST", od+"Person('p1')/$links/_Pet", `{"uri":"`+e.url+od+`Pet('d2')"}`)
+	if r := want(200, "", "GET", od+"Person('p1')/_Pet?$inlinecount=allpages", ""); !strings.Contains(string(r.body), `"__count":"2"`) {
+		t.Errorf("p1's pets: %s", r.body)
+	}
+	if r := want(200, "", "GET", od+"Pet('d1')/_Person", ""); !strings.Contains(string(r.body), `"__id":"p1"`) {
+		t.Errorf("d1's owner: %s", r.body)
+	}
+	want(409, "PR409-OD-0002", "POST", od+"Pet('d1')/$links/_Person", `{"uri":"`+e.url+od+`Person('p2')"}`)
+	want(409, "PR409-OD-0002", "POST", od+"Person('p2')/$links/_Pet", `{"uri":"`+e.url+od+`Pet('d1')"}`)
+	if r := want(200, "", "GET", od+"Person('p1')?$expand=_Pet", ""); !strings.Contains(string(r.body), `"name":"Rex"`) {
+		t.Errorf("$expand: %s", r.body)
+	}
+	want(204, "", "DELETE", od+"Person('p1')/$links/_Pet('d1')", "")
+	want(204, "", "POST", od+"Pet('d1')/$links/_Person", `{"uri":"`+e.url+od+`Person('p2')"}`)
+}
