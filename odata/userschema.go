@@ -260,6 +260,7 @@ func (us *userSchema) checkProperty(set, ref string) func(ctx context.Context, o
 					}
 					return err
 				}
+				return us.index(ctx, str(e.Props[ref]), str(e.Props["Name"]))
 			}
 			return nil
 		}
@@ -294,9 +295,26 @@ func (us *userSchema) checkProperty(set, ref string) func(ctx context.Context, o
 		}
 		if set == SetProperty {
 			e.Props["IsDeclared"] = true // dynamic properties are registered by the server only
+			if err := us.index(ctx, str(e.Props[ref]), str(e.Props["Name"])); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
+}
+
+// index asks the store (if it can) to index a declared property of an
+// entity type's data, so that filters and orders on it do not scan.
+func (us *userSchema) index(ctx context.Context, entityType, prop string) error {
+	ix, ok := us.p.Store.(metastore.Indexer)
+	if !ok {
+		return nil
+	}
+	ets, err := us.list(ctx, SetEntityType, eq("Name", entityType))
+	if err != nil || len(ets) == 0 {
+		return err
+	}
+	return ix.EnsureIndex(ctx, userKindPrefix+ets[0].ID, prop)
 }
 
 func checkPropertyUpdate(set, ref string, old, e *Entity) error {

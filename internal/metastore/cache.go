@@ -125,3 +125,11 @@ func (c *Cache) EnsureIndex(ctx context.Context, kind string, fields ...Field) e
 	}
 	return nil
 }
+
+// Explain passes the Explainer capability through.
+func (c *Cache) Explain(ctx context.Context, q *Query) ([]string, error) {
+	if ex, ok := c.Store.(Explainer); ok {
+		return ex.Explain(ctx, q)
+	}
+	return nil, perr.Errorf(perr.Invalid, "metastore: the backend cannot explain queries")
+}

@@ -144,3 +144,9 @@ func Backends() []string {
 type Indexer interface {
 	EnsureIndex(ctx context.Context, kind string, fields ...Field) error
 }
+
+// Explainer is an optional capability for tests: the backend's plan for
+// a query, to check that it uses an index.
+type Explainer interface {
+	Explain(ctx context.Context, q *Query) ([]string, error)
+}

@@ -24,6 +24,59 @@ func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Resul
 	if err != nil {
 		return nil, err
 	}
+	if hint := s.indexHint(q); hint != "" {
+		hs, hc := withIndex(sel, hint), withIndex(count, hint)
+		res, err := s.query(ctx, q, hs, hc, args)
+		if err == nil || !strings.Contains(err.Error(), "no query solution") {
+			return res, err
+		}
+	}
+	return s.query(ctx, q, sel, count, args)
+}
+
+// withIndex adds "INDEXED BY name" to a statement of compileQuery.
+func withIndex(stmt, name string) string {
+	return strings.Replace(stmt, " FROM docs WHERE ", " FROM docs INDEXED BY "+name+" WHERE ", 1)
+}
+
+// indexHint names the field index a query should search: SQLite's
+// statistics describe the whole docs table, not one kind, so as a kind
+// grows the planner may keep preferring the list index and scan the
+// whole set. When the filter constrains (at top level, or in a top-level
+// And) a body member that has an index for the query's kind, that index
+// is named with INDEXED BY. "" when there is none.
+func (s *Store) indexHint(q *metastore.Query) string {
+	if q.AnyKind || q.AnyParent || q.Filter == nil {
+		return ""
+	}
+	terms := []metastore.Expr{q.Filter}
+	if and, ok := q.Filter.(metastore.And); ok {
+		terms = and
+	}
+	for _, t := range terms {
+		var f string
+		switch x := t.(type) {
+		case metastore.Cmp:
+			if x.Op != metastore.Ne && x.Value != nil {
+				f = x.Field
+			}
+		case metastore.Prefix:
+			f = x.Field
+		case metastore.In:
+			f = x.Field
+		}
+		if f == "" || strings.HasPrefix(f, "@") {
+			continue
+		}
+		if name := indexName(q.Kind, f); s.hasIndex(name) {
+			return name
+		}
+	}
+	return ""
+}
+
+func (s *Store) query(ctx context.Context, q *metastore.Query, sel, count string, args []any) (*metastore.Result, error) {
+	var err error
 	res := &metastore.Result{}
 	var tx *sql.Tx
 	if q.Count && q.Limit != 0 {

@@ -69,6 +69,10 @@ type Store struct {
 	// nextOptimize, Apply refreshes the planner statistics.
 	written, nextOptimize atomic.Int64
 
+	// Field indexes that exist, by name (see indexHint).
+	indexMu sync.RWMutex
+	indexes map[string]bool
+
 	// Read statements prepared on first use, by SQL text (Get, GetKey
 	// and the shapes of the queries the server asks): preparing costs
 	// more than running a point lookup.
@@ -209,6 +213,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, mapErr("open", err)
 	}
 	s.r = r
+	if err := s.loadIndexes(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
 	s.nextOptimize.Store(firstOptimize)
 	s.optimize(ctx)
 	return s, nil
@@ -314,6 +323,7 @@ func (s *Store) EnsureIndex(ctx context.Context, kind string, fields ...metastor
 	if kind == "" || strings.ContainsRune(kind, 0) {
 		return perr.Errorf(perr.Invalid, "sqlite: EnsureIndex with kind %q", kind)
 	}
+	created := false
 	for _, f := range fields {
 		if strings.HasPrefix(f, "@") {
 			if _, ok := columns[f]; !ok {
@@ -324,11 +334,31 @@ func (s *Store) EnsureIndex(ctx context.Context, kind string, fields ...metastor
 		if strings.ContainsRune(f, 0) {
 			return perr.Errorf(perr.Invalid, "sqlite: field name %q with a NUL character", f)
 		}
+		name := indexName(kind, f)
+		var exists int
+		err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&exists)
+		if err != nil {
+			return mapErr("create index", err)
+		}
+		if exists > 0 {
+			continue
+		}
 		ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON docs(cell, parent, %s, %s, key, id) WHERE kind = %s`,
-			indexName(kind, f), classExpr(f), valueExpr(f), sqlString(kind))
+			name, classExpr(f), valueExpr(f), sqlString(kind))
 		if _, err := s.w.ExecContext(ctx, ddl); err != nil {
 			return mapErr("create index", err)
 		}
+		created = true
+		s.indexMu.Lock()
+		s.indexes[name] = true
+		s.indexMu.Unlock()
+	}
+	if created {
+		// A new index has no statistics while the others may have old
+		// ones that make them look more selective than they are: sample
+		// them all again (at most analysis_limit rows per index).
+		s.w.ExecContext(ctx, `ANALYZE docs`)
+		return nil
 	}
 	s.optimize(ctx)
 	return nil
@@ -372,4 +402,66 @@ func mapErr(op string, err error) error {
 		}
 	}
 	return perr.Errorf(perr.Internal, "sqlite: %s: %w", op, err)
+}
+
+// Explain returns SQLite's query plan for the documents of q, one line
+// per step (EXPLAIN QUERY PLAN), so that tests above the store can check
+// that a query uses an index (metastore.Explainer).
+func (s *Store) Explain(ctx context.Context, q *metastore.Query) ([]string, error) {
+	sel, _, args, err := compileQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	if hint := s.indexHint(q); hint != "" {
+		sel = withIndex(sel, hint)
+	}
+	conn, err := s.r.Conn(ctx)
+	if err != nil {
+		return nil, mapErr("explain", err)
+	}
+	defer conn.Close()
+	var n int
+	// A statement first, so that the connection sees the current schema.
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM docs WHERE 0`).Scan(&n); err != nil {
+		return nil, mapErr("explain", err)
+	}
+	rows, err := conn.QueryContext(ctx, "EXPLAIN QUERY PLAN "+sel, append(args, int64(25), int64(0))...)
+	if err != nil {
+		return nil, mapErr("explain", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			return nil, mapErr("explain", err)
+		}
+		out = append(out, detail)
+	}
+	return out, rows.Err()
+}
+
+// loadIndexes learns which field indexes exist.
+func (s *Store) loadIndexes(ctx context.Context) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'docs_field_%'`)
+	if err != nil {
+		return mapErr("open", err)
+	}
+	defer rows.Close()
+	s.indexes = map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return mapErr("open", err)
+		}
+		s.indexes[name] = true
+	}
+	return rows.Err()
+}
+
+func (s *Store) hasIndex(name string) bool {
+	s.indexMu.RLock()
+	defer s.indexMu.RUnlock()
+	return s.indexes[name]
 }
