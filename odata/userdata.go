@@ -21,8 +21,9 @@ const userKindPrefix = "UD."
 
 // UserDataSchema builds the schema of the user data from the user schema
 // that sp (a SchemaProvider) holds: one open entity type per EntityType,
-// keyed by __id, with its declared properties of simple types and their
-// defaults, and one navigation property per association (linked pair of
+// keyed by __id, with its properties of simple types (declared, and
+// dynamic ones registered from earlier data) and their defaults, and
+// one navigation property per association (linked pair of
 // AssociationEnds). Complex-typed and List properties are not declared
 // yet (their values are refused as dynamic properties).
 func UserDataSchema(ctx context.Context, sp *DocProvider) (*Schema, error) {
@@ -100,10 +101,42 @@ func setDefault(p *Property, dv string) {
 
 // DataProvider returns the provider of the user data of the OData
 // collection col in cell, over schema (from UserDataSchema).
-func DataProvider(store metastore.Store, schema *Schema, cell, col string, now func() time.Time, newID func() string) *DocProvider {
-	p := &DocProvider{Store: store, Schema: schema, Cell: cell, Parent: UserDataParent(col), Now: now, NewID: newID}
-	p.Hooks = dataHooks(p)
+func DataProvider(store metastore.Store, schema *Schema, sp *DocProvider, now func() time.Time, newID func() string) *DocProvider {
+	p := &DocProvider{Store: store, Schema: schema, Cell: sp.Cell, Parent: UserDataParent(sp.Parent), Now: now, NewID: newID}
+	p.Hooks = dataHooks(p, sp)
 	return p
+}
+
+type dynamicKey struct{}
+
+// registerDynamic returns the operations that register, in the user
+// schema sp holds, the members of e that its type does not declare
+// (Personium registers them as Property rows with IsDeclared false:
+// Edm.Double for numbers, Edm.Boolean for booleans, Edm.String
+// otherwise), in the same batch as the write of e.
+func registerDynamic(ctx context.Context, sp *DocProvider, e *Entity) ([]metastore.Op, error) {
+	var ops []metastore.Op
+	pt := sp.Schema.Type(SetProperty)
+	for name, v := range e.Props {
+		if isReserved(name) || e.Type.Prop(name) != nil || v == nil {
+			continue
+		}
+		typ := EdmString
+		switch v.(type) {
+		case bool:
+			typ = EdmBoolean
+		case int64, float64:
+			typ = EdmDouble
+		}
+		more, _, err := sp.createOps(context.WithValue(ctx, dynamicKey{}, true), pt, map[string]any{
+			"Name": name, refEntityType: e.Type.Name, "Type": typ, "Nullable": true, "IsDeclared": false,
+			"CollectionKind": "None", "IsKey": false})
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, more...)
+	}
+	return ops, nil
 }
 
 // hasData reports whether the entity type with document ID typeID holds
@@ -156,13 +189,19 @@ func userAssociations(ctx context.Context, sp *DocProvider) ([]userAssoc, error)
 	return out, nil
 }
 
-// dataHooks enforce the multiplicity of user-data navigation: a link
-// through a to-one navigation property (or one whose reverse is to-one)
-// is refused while one exists (PR409-OD-0002).
-func dataHooks(p *DocProvider) map[string]*Hooks {
+// dataHooks register undeclared members in the user schema (see
+// registerDynamic) and enforce the multiplicity of user-data navigation:
+// a link through a to-one navigation property (or one whose reverse is
+// to-one) is refused while one exists (PR409-OD-0002).
+func dataHooks(p, sp *DocProvider) map[string]*Hooks {
 	hooks := map[string]*Hooks{}
 	for _, t := range p.Schema.Types {
-		hooks[t.Name] = &Hooks{Link: func(ctx context.Context, src *Entity, n *NavProp, tgt *Entity) error {
+		hooks[t.Name] = &Hooks{Extra: func(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
+			if e == nil {
+				return nil, nil
+			}
+			return registerDynamic(ctx, sp, e)
+		}, Link: func(ctx context.Context, src *Entity, n *NavProp, tgt *Entity) error {
 			if !n.Many {
 				if rel, _, err := p.related(ctx, src, n, &ListRequest{Limit: 1}); err != nil || len(rel) > 0 {
 					if err == nil {

@@ -294,13 +294,33 @@ func (us *userSchema) checkProperty(set, ref string) func(ctx context.Context, o
 			}
 		}
 		if set == SetProperty {
-			e.Props["IsDeclared"] = true // dynamic properties are registered by the server only
+			if dynamic, _ := ctx.Value(dynamicKey{}).(bool); !dynamic {
+				e.Props["IsDeclared"] = true // dynamic properties are registered by the server only
+			}
+			if err := us.checkPropertyCount(ctx, str(e.Props[ref])); err != nil {
+				return err
+			}
 			if err := us.index(ctx, str(e.Props[ref]), str(e.Props["Name"])); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+}
+
+// MaxProperties bounds the properties of one entity type, declared and
+// dynamic (Personium box.odata.schema.MaxProperties): PR400-OD-0032.
+const MaxProperties = 400
+
+func (us *userSchema) checkPropertyCount(ctx context.Context, entityType string) error {
+	_, n, err := us.p.List(ctx, us.p.Schema.Type(SetProperty), &ListRequest{Filter: eq(refEntityType, entityType), Limit: 0, Count: true})
+	if err != nil {
+		return err
+	}
+	if n >= MaxProperties {
+		return perr.New("PR400-OD-0032")
+	}
+	return nil
 }
 
 // index asks the store (if it can) to index a declared property of an

@@ -84,7 +84,7 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 	}
 	svc := &odata.Service{
 		Schema:   schema,
-		Provider: odata.DataProvider(s.cfg.Cells.Store, schema, sp.Box.Cell, sp.Node, time.Now, s.cfg.Cells.NewID),
+		Provider: odata.DataProvider(s.cfg.Cells.Store, schema, provider, time.Now, s.cfg.Cells.NewID),
 		Base:     sp.URL, Limits: odata.DefaultLimits,
 		Authorize: func(ctx context.Context, set string, write bool) error {
 			if write {

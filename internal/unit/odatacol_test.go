@@ -138,6 +138,14 @@ func TestUserData(t *testing.T) {
 		t.Errorf("created: %v", res)
 	}
 	want(201, "", "POST", od+"Person", `{"name":"Bob","age":42}`)
+	// An undeclared member is registered in the schema, typed by its value.
+	if r := want(200, "", "GET", "c/__/od/$metadata", ""); !strings.Contains(string(r.body), `<Property Name="hobby" Type="Edm.String" Nullable="true" p:IsDeclared="false"/>`) {
+		t.Errorf("dynamic property not registered: %s", r.body)
+	}
+	want(400, "PR400-OD-0006", "POST", od+"Person", `{"name":"Eve","hobby":5}`)
+	if r := want(200, "", "GET", meta+"Property(Name='hobby',_EntityType.Name='Person')", ""); !strings.Contains(string(r.body), `"IsDeclared":false`) {
+		t.Errorf("dynamic property row: %s", r.body)
+	}
 	want(409, "PR409-OD-0003", "POST", od+"Person", `{"__id":"p1","name":"Again"}`)
 	want(400, "PR400-OD-0006", "POST", od+"Person", `{"name":"C","age":"old"}`)
 	want(400, "PR400-OD-0009", "POST", od+"Person", `{"age":3}`)
