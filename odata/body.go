@@ -92,6 +92,74 @@ func decodeEntity(t *EntityType, data []byte) (map[string]any, error) {
 
 // convertValue checks v (as decoded with UseNumber) against p's type.
 func convertValue(p *Property, v any) (any, error) {
+	if p.List && v != nil {
+		items, ok := v.([]any)
+		if !ok {
+			return nil, perr.New("PR400-OD-0006", p.Name)
+		}
+		elem := *p
+		elem.List, elem.Nullable = false, true
+		out := make([]any, len(items))
+		for i, item := range items {
+			cv, err := convertValue(&elem, item)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = cv
+		}
+		return out, nil
+	}
+	if p.Complex != nil && v != nil {
+		return convertComplex(p, v)
+	}
+	return convertSimple(p, v)
+}
+
+// convertComplex checks a value of a complex type: an object whose
+// members are the type's (unknown ones are PR400-OD-0007; missing ones
+// take their defaults, and non-nullable ones are required).
+func convertComplex(p *Property, v any) (any, error) {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, perr.New("PR400-OD-0006", p.Name)
+	}
+	out := make(map[string]any, len(p.Complex))
+	for name, mv := range obj {
+		var m *Property
+		for _, c := range p.Complex {
+			if c.Name == name {
+				m = c
+			}
+		}
+		if m == nil {
+			return nil, perr.New("PR400-OD-0007", name)
+		}
+		cv, err := convertValue(m, mv)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = cv
+	}
+	for _, m := range p.Complex {
+		if _, ok := out[m.Name]; ok {
+			continue
+		}
+		switch {
+		case m.DefaultFunc != nil:
+			out[m.Name] = m.DefaultFunc()
+		case m.Default != nil:
+			out[m.Name] = m.Default
+		case !m.Nullable:
+			return nil, perr.New("PR400-OD-0009", m.Name)
+		default:
+			out[m.Name] = nil
+		}
+	}
+	return out, nil
+}
+
+// convertSimple checks a value of a simple type.
+func convertSimple(p *Property, v any) (any, error) {
 	bad := perr.New("PR400-OD-0006", p.Name)
 	if v == nil {
 		if !p.Nullable {

@@ -46,6 +46,12 @@ type Property struct {
 	Validate func(v any) error
 	// MaxLength bounds strings, in bytes; 0: the default 51200.
 	MaxLength int
+	// Complex, for a property of a complex type (Type is then the complex
+	// type's name), lists its members; nil for simple types.
+	Complex []*Property
+	// List makes the property a list of values of its type
+	// (CollectionKind List).
+	List bool
 }
 
 // NavProp is a navigation property: Name is "_" + the target type's name.

@@ -21,11 +21,11 @@ const userKindPrefix = "UD."
 
 // UserDataSchema builds the schema of the user data from the user schema
 // that sp (a SchemaProvider) holds: one open entity type per EntityType,
-// keyed by __id, with its properties of simple types (declared, and
-// dynamic ones registered from earlier data) and their defaults, and
+// keyed by __id, with its properties (declared, and dynamic ones
+// registered from earlier data) and their defaults, and
 // one navigation property per association (linked pair of
-// AssociationEnds). Complex-typed and List properties are not declared
-// yet (their values are refused as dynamic properties).
+// AssociationEnds); complex-typed properties carry their members, List
+// properties take JSON arrays.
 func UserDataSchema(ctx context.Context, sp *DocProvider) (*Schema, error) {
 	types, _, err := sp.List(ctx, sp.Schema.Type(SetEntityType), &ListRequest{Limit: -1})
 	if err != nil {
@@ -57,18 +57,38 @@ func UserDataSchema(ctx context.Context, sp *DocProvider) (*Schema, error) {
 			tb.Nav = append(tb.Nav, &NavProp{Name: "_" + a.typeA, Target: a.typeA, Many: a.multA == "*", Assoc: a.name})
 		}
 	}
-	for _, p := range props {
-		et := byName[str(p.Props[refEntityType])]
+	ctps, _, err := sp.List(ctx, sp.Schema.Type(SetComplexTypeProperty), &ListRequest{Limit: -1})
+	if err != nil {
+		return nil, err
+	}
+	members := map[string][]*Entity{}
+	for _, c := range ctps {
+		ct := str(c.Props[refComplexType])
+		members[ct] = append(members[ct], c)
+	}
+	var property func(p *Entity, depth int) *Property
+	property = func(p *Entity, depth int) *Property {
 		typ := str(p.Props["Type"])
-		if et == nil || !simpleTypes[typ] || p.Props["CollectionKind"] == "List" {
-			continue
-		}
 		nullable, _ := p.Props["Nullable"].(bool)
-		pr := &Property{Name: str(p.Props["Name"]), Type: typ, Nullable: nullable}
-		if dv, ok := p.Props["DefaultValue"].(string); ok {
+		pr := &Property{Name: str(p.Props["Name"]), Type: typ, Nullable: nullable, List: p.Props["CollectionKind"] == "List"}
+		if !simpleTypes[typ] {
+			pr.Complex = []*Property{}
+			if depth < MaxComplexDepth+1 { // the schema hooks keep nesting shallower; this guards cycles
+				for _, m := range members[typ] {
+					pr.Complex = append(pr.Complex, property(m, depth+1))
+				}
+			}
+			return pr
+		}
+		if dv, ok := p.Props["DefaultValue"].(string); ok && !pr.List {
 			setDefault(pr, dv)
 		}
-		et.Props = append(et.Props, pr)
+		return pr
+	}
+	for _, p := range props {
+		if et := byName[str(p.Props[refEntityType])]; et != nil {
+			et.Props = append(et.Props, property(p, 1))
+		}
 	}
 	return s, nil
 }

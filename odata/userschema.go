@@ -128,7 +128,7 @@ func SchemaProvider(store metastore.Store, cell, col string, now func() time.Tim
 		SetEntityType:          {Check: us.checkEntityType, Extra: us.entityTypeDelete},
 		SetProperty:            {Check: us.checkProperty(SetProperty, refEntityType), Extra: us.propertyDelete},
 		SetComplexType:         {Check: us.checkComplexType},
-		SetComplexTypeProperty: {Check: us.checkProperty(SetComplexTypeProperty, refComplexType)},
+		SetComplexTypeProperty: {Check: us.checkProperty(SetComplexTypeProperty, refComplexType), Extra: us.complexPropertyDelete},
 		SetAssociationEnd:      {Check: us.checkAssociationEnd, Link: us.linkEnds},
 	}
 	return p
@@ -189,6 +189,49 @@ func (us *userSchema) propertyDelete(ctx context.Context, old, e *Entity) ([]met
 		return nil, nil
 	}
 	if has, err := us.typeHasData(ctx, str(old.Props[refEntityType])); err != nil || has {
+		if err == nil {
+			err = perr.New("PR409-OD-0001")
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+// complexHasData reports whether an entity type using the complex type
+// ct, directly or through other complex types, holds data.
+func (us *userSchema) complexHasData(ctx context.Context, ct string, seen map[string]bool) (bool, error) {
+	if seen[ct] {
+		return false, nil
+	}
+	seen[ct] = true
+	props, err := us.list(ctx, SetProperty, eq("Type", ct))
+	if err != nil {
+		return false, err
+	}
+	for _, p := range props {
+		if has, err := us.typeHasData(ctx, str(p.Props[refEntityType])); err != nil || has {
+			return has, err
+		}
+	}
+	outer, err := us.list(ctx, SetComplexTypeProperty, eq("Type", ct))
+	if err != nil {
+		return false, err
+	}
+	for _, c := range outer {
+		if has, err := us.complexHasData(ctx, str(c.Props[refComplexType]), seen); err != nil || has {
+			return has, err
+		}
+	}
+	return false, nil
+}
+
+// complexPropertyDelete refuses to delete a member of a complex type in
+// use by an entity type holding data.
+func (us *userSchema) complexPropertyDelete(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
+	if e != nil {
+		return nil, nil
+	}
+	if has, err := us.complexHasData(ctx, str(old.Props[refComplexType]), map[string]bool{}); err != nil || has {
 		if err == nil {
 			err = perr.New("PR409-OD-0001")
 		}
@@ -263,6 +306,14 @@ func (us *userSchema) checkProperty(set, ref string) func(ctx context.Context, o
 				return us.index(ctx, str(e.Props[ref]), str(e.Props["Name"]))
 			}
 			return nil
+		}
+		if set == SetComplexTypeProperty && e.Props["Nullable"] == false {
+			if has, err := us.complexHasData(ctx, str(e.Props[ref]), map[string]bool{}); err != nil || has {
+				if err == nil {
+					err = perr.New("PR400-OD-0006", "Nullable")
+				}
+				return err
+			}
 		}
 		if set == SetProperty && e.Props["Nullable"] == false {
 			if has, err := us.typeHasData(ctx, str(e.Props[ref])); err != nil || has {

@@ -287,3 +287,48 @@ func TestUserDataIndexes(t *testing.T) {
 		t.Errorf("filtered: %s", r.body)
 	}
 }
+
+func TestUserComplexAndList(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	meta, od := "c/__/od/$metadata/", "c/__/od/"
+	e.must(201, "POST", meta+"EntityType", `{"Name":"Person"}`)
+	e.must(201, "POST", meta+"ComplexType", `{"Name":"Geo"}`)
+	e.must(201, "POST", meta+"ComplexTypeProperty", `{"Name":"lat","_ComplexType.Name":"Geo","Type":"Edm.Double"}`)
+	e.must(201, "POST", meta+"ComplexType", `{"Name":"Address"}`)
+	e.must(201, "POST", meta+"ComplexTypeProperty", `{"Name":"city","_ComplexType.Name":"Address","Type":"Edm.String","Nullable":false}`)
+	e.must(201, "POST", meta+"ComplexTypeProperty", `{"Name":"zip","_ComplexType.Name":"Address","Type":"Edm.Int32","DefaultValue":"0"}`)
+	e.must(201, "POST", meta+"ComplexTypeProperty", `{"Name":"geo","_ComplexType.Name":"Address","Type":"Geo"}`)
+	e.must(201, "POST", meta+"Property", `{"Name":"home","_EntityType.Name":"Person","Type":"Address"}`)
+	e.must(201, "POST", meta+"Property", `{"Name":"tags","_EntityType.Name":"Person","Type":"Edm.String","CollectionKind":"List"}`)
+	want := func(status int, code, method, path, body string) *resp {
+		t.Helper()
+		r := e.do(method, path, body)
+		if r.status != status || (code != "" && errCode(t, r) != code) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
+		}
+		return r
+	}
+	want(201, "", "POST", od+"Person", `{"__id":"p1","home":{"city":"Kyoto","geo":{"lat":35.0}},"tags":["a","b"]}`)
+	r := want(200, "", "GET", od+"Person('p1')", "")
+	for _, s := range []string{`"home":{"city":"Kyoto","geo":{"lat":35},"zip":0}`, `"tags":["a","b"]`} {
+		if !strings.Contains(string(r.body), s) {
+			t.Errorf("stored entity lacks %s: %s", s, r.body)
+		}
+	}
+	want(400, "PR400-OD-0006", "POST", od+"Person", `{"home":{"city":1}}`)
+	want(400, "PR400-OD-0007", "POST", od+"Person", `{"home":{"city":"x","country":"y"}}`)
+	want(400, "PR400-OD-0009", "POST", od+"Person", `{"home":{"zip":1}}`)
+	want(400, "PR400-OD-0006", "POST", od+"Person", `{"home":{"city":"x","geo":{"lat":"north"}}}`)
+	want(400, "PR400-OD-0006", "POST", od+"Person", `{"tags":"a"}`)
+	want(400, "PR400-OD-0006", "POST", od+"Person", `{"tags":[1]}`)
+	// Data now depends on Address and Geo.
+	want(400, "PR400-OD-0006", "POST", meta+"ComplexTypeProperty", `{"Name":"street","_ComplexType.Name":"Address","Type":"Edm.String","Nullable":false}`)
+	want(400, "PR400-OD-0006", "POST", meta+"ComplexTypeProperty", `{"Name":"lng","_ComplexType.Name":"Geo","Type":"Edm.Double","Nullable":false}`)
+	want(409, "PR409-OD-0001", "DELETE", meta+"ComplexTypeProperty(Name='zip',_ComplexType.Name='Address')", "")
+	want(201, "", "POST", meta+"ComplexTypeProperty", `{"Name":"street","_ComplexType.Name":"Address","Type":"Edm.String"}`)
+	if r := want(200, "", "GET", "c/__/od/$metadata", ""); !strings.Contains(string(r.body), `<Property Name="tags" Type="Edm.String" Nullable="true" CollectionKind="List"/>`) {
+		t.Errorf("EDMX list property: %s", r.body)
+	}
+}
