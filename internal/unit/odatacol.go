@@ -66,6 +66,15 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 		_, _ = w.Write(b.Bytes())
 		return nil
 	case strings.HasPrefix(sp.Path, "$metadata/"):
+		rest := strings.TrimPrefix(sp.Path, "$metadata/")
+		if r.Method == "MERGE" {
+			// Personium answers MERGE on these sets as not implemented.
+			for _, set := range []string{odata.SetProperty, odata.SetComplexTypeProperty, odata.SetComplexType} {
+				if strings.HasPrefix(rest, set+"(") {
+					return perr.New("PR501-MC-0001")
+				}
+			}
+		}
 		svc := &odata.Service{
 			Schema: odata.MetaSchema(), Provider: provider, Base: sp.URL + "$metadata/", Limits: odata.DefaultLimits,
 			Authorize: func(ctx context.Context, set string, write bool) error {

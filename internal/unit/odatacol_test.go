@@ -44,6 +44,8 @@ func TestUserSchema(t *testing.T) {
 	// Updates: a rename, or Edm.Int32 to Edm.Double; nothing else.
 	want(400, "PR400-OD-0042", "PUT", meta+"Property(Name='age',_EntityType.Name='Person')", `{"Name":"age","_EntityType.Name":"Person","Type":"Edm.String","DefaultValue":"0"}`)
 	want(204, "", "PUT", meta+"Property(Name='age',_EntityType.Name='Person')", `{"Name":"years","_EntityType.Name":"Person","Type":"Edm.Double","DefaultValue":"0"}`)
+	want(501, "PR501-MC-0001", "MERGE", meta+"Property(Name='years',_EntityType.Name='Person')", `{"Nullable":false}`)
+	want(501, "PR501-MC-0001", "MERGE", meta+"ComplexType('Address')", `{"Name":"A2"}`)
 	// What still depends on a schema object keeps it.
 	want(409, "PR409-OD-0001", "DELETE", meta+"EntityType('Person')", "")
 	want(409, "PR409-OD-0001", "DELETE", meta+"ComplexType('Address')", "")
