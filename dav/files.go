@@ -475,8 +475,8 @@ func (q *request) mkcol() error {
 	return nil
 }
 
-// mkcolBody reads an MKCOL body: none, or an XML extended-MKCOL body. A
-// body of any other media type is 415 (RFC 4918 §9.3).
+// mkcolBody reads an MKCOL body: none, or an XML extended-MKCOL body
+// (whatever Content-Type says). Any other body is 415 (RFC 4918 §9.3).
 func (q *request) mkcolBody() (*MkcolRequest, error) {
 	if q.r.ContentLength == 0 || q.r.Body == nil {
 		return ParseMkcol(nil)
@@ -488,11 +488,11 @@ func (q *request) mkcolBody() (*MkcolRequest, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return ParseMkcol(nil)
 	}
-	if ct := q.r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/xml" && mt != "text/xml") {
-			return nil, perr.New("PR415-MC-0001")
-		}
+	// An XML body is read whatever its declared type (Personium parses
+	// it without looking); anything else is 415.
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), " \t\r\n")
+	if !bytes.HasPrefix(trimmed, []byte("<")) {
+		return nil, perr.New("PR415-MC-0001")
 	}
 	return ParseMkcol(bytes.NewReader(data))
 }

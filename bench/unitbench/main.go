@@ -39,12 +39,13 @@ func main() {
 	n := flag.Int("n", 100000, "number of roles to create")
 	workers := flag.Int("c", 8, "concurrent keep-alive connections for creates")
 	queries := flag.Int("q", 400, "number of list queries to time")
+	entities := flag.Int("entities", 0, "number of OData user-data entities to create and query (0: skip)")
 	flag.Parse()
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "unitbench: -bin is required")
 		os.Exit(2)
 	}
-	if err := run(*bin, *n, *workers, *queries); err != nil {
+	if err := run(*bin, *n, *workers, *queries, *entities); err != nil {
 		fmt.Fprintln(os.Stderr, "unitbench:", err)
 		os.Exit(1)
 	}
@@ -90,7 +91,7 @@ func rssKiB(pid int) int64 {
 	return -1
 }
 
-func run(bin string, n, workers, queries int) error {
+func run(bin string, n, workers, queries, entities int) error {
 	data, err := os.MkdirTemp("", "unitbench-")
 	if err != nil {
 		return err
@@ -238,6 +239,11 @@ func run(bin string, n, workers, queries int) error {
 	if err := benchAuth(do, unit, workers, queries); err != nil {
 		return err
 	}
+	if entities > 0 {
+		if err := benchUserData(do, entities, workers, queries, basep50); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("RSS after the run: %.1f MB\n", float64(rssKiB(cmd.Process.Pid))/1024)
 	return nil
 }
@@ -343,4 +349,74 @@ func setPassword(unit string) (int, []byte, error) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, nil
+}
+
+// benchUserData measures OData user data (reference §7): entity creates
+// per second by single POST, and p50/p99 of an equality filter on a
+// declared property, an $orderby with $top=25 and a q= search over the
+// entities created.
+func benchUserData(do doer, n, workers, queries int, basep50 time.Duration) error {
+	mkcol := []byte(`<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`)
+	for _, step := range []struct {
+		method, path string
+		body         []byte
+		want         int
+	}{
+		{"MKCOL", "bench/__/od", mkcol, 201},
+		{"POST", "bench/__/od/$metadata/EntityType", []byte(`{"Name":"Reading"}`), 201},
+		{"POST", "bench/__/od/$metadata/Property", []byte(`{"Name":"value","_EntityType.Name":"Reading","Type":"Edm.Int32"}`), 201},
+		{"POST", "bench/__/od/$metadata/Property", []byte(`{"Name":"note","_EntityType.Name":"Reading","Type":"Edm.String"}`), 201},
+	} {
+		if st, b, err := do(step.method, step.path, step.body); err != nil || st != step.want {
+			return fmt.Errorf("%s %s: %d %s %v", step.method, step.path, st, b, err)
+		}
+	}
+	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett"}
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				body := fmt.Sprintf(`{"value":%d,"note":"%s %s reading %d"}`, i, words[i%10], words[(i/10)%10], i)
+				if st, _, err := do("POST", "bench/__/od/Reading", []byte(body)); err != nil || st != 201 {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	fmt.Printf("OData entity creates: %d in %v over %d keep-alive connections = %.0f creates/s (failed %d)\n",
+		n, el.Round(time.Millisecond), workers, float64(n)/el.Seconds(), failed.Load())
+	for _, q := range []struct{ name, path func(i int) string }{
+		{func(int) string { return "$filter=value eq …" }, func(i int) string {
+			return "bench/__/od/Reading?$filter=value+eq+" + strconv.Itoa((i*7919)%n)
+		}},
+		{func(int) string { return "$orderby=value desc&$top=25" }, func(int) string {
+			return "bench/__/od/Reading?$orderby=value+desc&$top=25"
+		}},
+		{func(int) string { return "q=<two words>&$top=25" }, func(i int) string {
+			return "bench/__/od/Reading?q=" + words[i%10] + "+" + words[(i/3)%10] + "&$top=25"
+		}},
+	} {
+		p50, p99, err := percentiles(queries, func(i int) error {
+			if st, b, err := do("GET", q.path(i), nil); err != nil || st != 200 {
+				return fmt.Errorf("GET %s: %d %s %v", q.path(i), st, b, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("OData %s over %d entities, %d queries: p50 %v (%.1f x baseline p50), p99 %v\n", q.name(0), n, queries,
+			p50.Round(time.Microsecond), float64(p50)/float64(basep50), p99.Round(time.Microsecond))
+	}
+	return nil
 }
