@@ -218,6 +218,16 @@ func dataHooks(p, sp *DocProvider) map[string]*Hooks {
 	for _, t := range p.Schema.Types {
 		hooks[t.Name] = &Hooks{Extra: func(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
 			if e == nil {
+				// An entity still linked to others is not deleted
+				// (reference §7.2): its links go first.
+				for _, n := range old.Type.Nav {
+					if rel, _, err := p.related(ctx, old, n, &ListRequest{Limit: 1}); err != nil || len(rel) > 0 {
+						if err == nil {
+							err = perr.New("PR409-OD-0001")
+						}
+						return nil, err
+					}
+				}
 				return nil, nil
 			}
 			return registerDynamic(ctx, sp, e)

@@ -245,8 +245,11 @@ func TestUserNavigation(t *testing.T) {
 	if r := want(200, "", "GET", od+"Person('p1')?$expand=_Pet", ""); !strings.Contains(string(r.body), `"name":"Rex"`) {
 		t.Errorf("$expand: %s", r.body)
 	}
+	want(409, "PR409-OD-0001", "DELETE", od+"Pet('d2')", "") // linked to p1
 	want(204, "", "DELETE", od+"Person('p1')/$links/_Pet('d1')", "")
 	want(204, "", "POST", od+"Pet('d1')/$links/_Person", `{"uri":"`+e.url+od+`Person('p2')"}`)
+	want(204, "", "DELETE", od+"Person('p1')/$links/_Pet('d2')", "")
+	want(204, "", "DELETE", od+"Pet('d2')", "")
 }
 
 // TestUserDataIndexes: a filter on a declared property uses an index,
@@ -334,3 +337,4 @@ func TestUserComplexAndList(t *testing.T) {
 		t.Errorf("EDMX list property: %s", r.body)
 	}
 }
+
