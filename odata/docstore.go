@@ -319,6 +319,18 @@ func (p *DocProvider) createOps(ctx context.Context, t *EntityType, props map[st
 // apply runs ops and maps store errors to Personium codes; e, if not nil,
 // gets the stored version of the first op's document.
 func (p *DocProvider) apply(ctx context.Context, e *Entity, ops []metastore.Op) error {
+	if cs, ok := ctx.Value(changesetKey{}).(*Changeset); ok {
+		// Inside a $batch changeset: collected, applied with the rest.
+		cs.ops = append(cs.ops, ops...)
+		if e != nil && len(ops) > 0 {
+			if ops[0].Type == metastore.Create {
+				e.Version = 1
+			} else {
+				e.Version = ops[0].IfVersion + 1
+			}
+		}
+		return nil
+	}
 	docs, err := p.Store.Apply(ctx, ops...)
 	switch {
 	case err == nil:

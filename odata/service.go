@@ -36,6 +36,9 @@ type Service struct {
 	// or write the entity set; set is "" for the service document and
 	// "$metadata" for the schema. It returns a PR401/PR403 error to refuse.
 	Authorize func(ctx context.Context, set string, write bool) error
+	// Batch, when set, enables POST {service}$batch: changesets' writes
+	// are applied to this store in one atomic batch.
+	Batch metastore.Store
 }
 
 // Serve answers the request r for path, the decoded path below the
@@ -54,6 +57,15 @@ func (s *Service) authorize(ctx context.Context, set string, write bool) error {
 }
 
 func (s *Service) serve(w http.ResponseWriter, r *http.Request, path string) error {
+	if path == "$batch" && s.Batch != nil {
+		if r.Method != http.MethodPost {
+			return perr.New("PR405-MC-0001")
+		}
+		if _, nested := r.Context().Value(changesetKey{}).(*Changeset); nested {
+			return perr.New("PR400-OD-0022")
+		}
+		return s.serveBatch(w, r, s.Batch)
+	}
 	res, err := parseResource(path)
 	if err != nil {
 		return err

@@ -154,7 +154,11 @@ func registerDynamic(ctx context.Context, sp *DocProvider, e *Entity) ([]metasto
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, more...)
+		for _, op := range more {
+			if !pendingCreate(ctx, op.Doc) {
+				ops = append(ops, op)
+			}
+		}
 	}
 	return ops, nil
 }

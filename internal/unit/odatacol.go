@@ -101,6 +101,7 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 			}
 			return check(acl.Read)
 		},
+		Batch: s.cfg.Cells.Store,
 	}
 	svc.Serve(w, r, sp.Path)
 	return nil

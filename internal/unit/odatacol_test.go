@@ -338,3 +338,45 @@ func TestUserComplexAndList(t *testing.T) {
 	}
 }
 
+func TestUserDataBatch(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	e.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"Note"}`)
+	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"n","_EntityType.Name":"Note","Type":"Edm.Int32"}`)
+	batch := func(parts ...string) string {
+		var b strings.Builder
+		b.WriteString("--batch_1\r\nContent-Type: multipart/mixed; boundary=changeset_1\r\n\r\n")
+		for _, p := range parts {
+			b.WriteString("--changeset_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n")
+			b.WriteString(p)
+			b.WriteString("\r\n")
+		}
+		b.WriteString("--changeset_1--\r\n\r\n--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\nGET Note?$inlinecount=allpages HTTP/1.1\r\n\r\n--batch_1--\r\n")
+		return b.String()
+	}
+	post := func(body string) string {
+		return "POST Note HTTP/1.1\r\nContent-Type: application/json\r\n\r\n" + body
+	}
+	ct := "multipart/mixed; boundary=batch_1"
+	r := e.must(202, "POST", "c/__/od/$batch", batch(post(`{"__id":"a","n":1,"extra":"x"}`), post(`{"__id":"b","n":2,"extra":"y"}`)), "Content-Type", ct)
+	if !strings.Contains(string(r.body), "HTTP/1.1 201 Created") || !strings.Contains(string(r.body), `"__count":"2"`) {
+		t.Errorf("batch answer: %s", r.body)
+	}
+	// A failing changeset leaves no trace: the valid create before the
+	// failing one is not applied either.
+	r = e.must(202, "POST", "c/__/od/$batch", batch(post(`{"__id":"c","n":3}`), post(`{"__id":"d","n":"four"}`)), "Content-Type", ct)
+	if !strings.Contains(string(r.body), "400 Bad Request") || !strings.Contains(string(r.body), `"__count":"2"`) {
+		t.Errorf("failing changeset: %s", r.body)
+	}
+	e.must(404, "GET", "c/__/od/Note('c')", "")
+	// A changeset the store refuses as a whole (a duplicate __id) too.
+	r = e.must(202, "POST", "c/__/od/$batch", batch(post(`{"__id":"e","n":5}`), post(`{"__id":"a","n":6}`)), "Content-Type", ct)
+	if !strings.Contains(string(r.body), "409 Conflict") {
+		t.Errorf("duplicate in a changeset: %s", r.body)
+	}
+	e.must(404, "GET", "c/__/od/Note('e')", "")
+	if code := errCode(t, e.must(400, "POST", "c/__/od/$batch", "--nope\r\n", "Content-Type", ct)); code != "PR400-OD-0023" {
+		t.Errorf("malformed batch: %s", code)
+	}
+}
