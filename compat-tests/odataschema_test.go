@@ -75,3 +75,43 @@ func TestUserDataBasics(t *testing.T) {
 	do(t, "DELETE", "DELETE", od+"Note('n1')", auth(), nil).must(204)
 	do(t, "GET deleted", "GET", od+"Note('n1')", auth(), nil).wantError(404, "PR404-OD-0002")
 }
+
+// TestUserDataNavigationAndBatch: an association declared by linking
+// AssociationEnds, entities linked through it, and a $batch changeset
+// (apiref 318-322, 364-378, 368).
+func TestUserDataNavigationAndBatch(t *testing.T) {
+	box := newBox(t, "odnav")
+	od := box + "od/"
+	mkcol := `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
+	do(t, "MKCOL OData collection", "MKCOL", strings.TrimSuffix(od, "/"), auth("Content-Type", "application/xml"), mkcol).must(201)
+	for _, et := range []string{"Author", "Book"} {
+		create(t, "EntityType "+et, od+"$metadata/EntityType", map[string]any{"Name": et}, nil)
+	}
+	create(t, "end on Author", od+"$metadata/AssociationEnd", map[string]any{"Name": "wrote", "_EntityType.Name": "Author", "Multiplicity": "*"}, nil)
+	create(t, "end on Book", od+"$metadata/AssociationEnd", map[string]any{"Name": "by", "_EntityType.Name": "Book", "Multiplicity": "*"}, nil)
+	do(t, "link the ends", "POST", od+"$metadata/AssociationEnd(Name='wrote',_EntityType.Name='Author')/$links/_AssociationEnd", auth(),
+		`{"uri":"`+od+`$metadata/AssociationEnd(Name='by',_EntityType.Name='Book')"}`).must(204)
+	create(t, "author", od+"Author", map[string]any{"__id": "a1", "name": "Soseki"}, nil)
+	create(t, "book through the navigation property", od+"Author('a1')/_Book", map[string]any{"__id": "b1", "title": "Kokoro"}, nil)
+	r := do(t, "list through the navigation property", "GET", od+"Author('a1')/_Book", auth(), nil)
+	if r.ok(200) {
+		r.json("d/results/0/__id", "b1")
+	}
+	r = do(t, "$links", "GET", od+"Book('b1')/$links/_Author", auth(), nil)
+	if r.ok(200) {
+		r.jsonMatch("d/results/0/uri", `Author\('a1'\)$`)
+	}
+	do(t, "delete a linked entity", "DELETE", od+"Book('b1')", auth(), nil).wantError(409, "PR409-OD-0001")
+
+	body := "--batch_x\r\nContent-Type: multipart/mixed; boundary=changeset_x\r\n\r\n" +
+		"--changeset_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
+		"POST Book HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"__id\":\"b2\",\"title\":\"Sanshiro\"}\r\n" +
+		"--changeset_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
+		"POST Book HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"__id\":\"b1\",\"title\":\"duplicate\"}\r\n" +
+		"--changeset_x--\r\n\r\n--batch_x--\r\n"
+	r = do(t, "a changeset with a duplicate", "POST", od+"$batch", auth("Content-Type", "multipart/mixed; boundary=batch_x"), body)
+	if r.ok(202) && !strings.Contains(string(r.Body), "409") {
+		r.fail("want the changeset's 409")
+	}
+	do(t, "nothing of the failed changeset", "GET", od+"Book('b2')", auth(), nil).wantError(404, "PR404-OD-0002")
+}
