@@ -441,6 +441,9 @@ func benchUserData(do doer, n, workers, queries int, basep50 time.Duration) erro
 		{func(int) string { return "q=<two words>&$top=25" }, func(i int) string {
 			return "bench/__/od/Reading?q=" + words[i%10] + "+" + words[(i/3)%10] + "&$top=25"
 		}},
+		{func(int) string { return "q=<a rare number>" }, func(i int) string {
+			return "bench/__/od/Reading?q=reading+" + strconv.Itoa(100000+(i*7919)%900000)
+		}},
 	} {
 		p50, p99, err := percentiles(queries, func(i int) error {
 			if st, b, err := do("GET", q.path(i), nil); err != nil || st != 200 {
