@@ -84,14 +84,7 @@ func (q *request) propfind() error {
 			rs = append(rs, q.propResponse(segs, k, kchain, kidInherited, req, locks))
 		}
 	}
-	var b bytes.Buffer
-	if err := WriteMultistatus(&b, rs); err != nil {
-		return err
-	}
-	q.w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	q.w.WriteHeader(http.StatusMultiStatus)
-	_, _ = q.w.Write(b.Bytes())
-	return nil
+	return q.writeMultistatus(rs)
 }
 
 // inheritedACL is an ancestor's ACL and the ancestor's URL.

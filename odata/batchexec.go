@@ -112,7 +112,8 @@ func (s *Service) serveBatch(w http.ResponseWriter, r *http.Request, store metas
 	return nil
 }
 
-// storeError maps a refused changeset batch as DocProvider.apply does.
+// storeError maps a write the store refused to Personium's codes (for
+// DocProvider.apply and refused changesets).
 func storeError(err error) error {
 	switch {
 	case perr.Is(err, perr.Exist):

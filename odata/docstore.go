@@ -332,16 +332,8 @@ func (p *DocProvider) apply(ctx context.Context, e *Entity, ops []metastore.Op) 
 		return nil
 	}
 	docs, err := p.Store.Apply(ctx, ops...)
-	switch {
-	case err == nil:
-	case perr.Is(err, perr.Exist):
-		return perr.New("PR409-OD-0003").WithCause(err)
-	case perr.Is(err, perr.PreconditionFailed):
-		return perr.New("PR412-OD-0002").WithCause(err)
-	case perr.Is(err, perr.NotExist):
-		return perr.New("PR404-OD-0002").WithCause(err)
-	default:
-		return err
+	if err != nil {
+		return storeError(err)
 	}
 	if e != nil && len(docs) > 0 {
 		e.Version = docs[0].Version

@@ -19,13 +19,7 @@ func TestUserSchema(t *testing.T) {
 	}
 	meta := "c/__/od/$metadata/"
 	e.must(201, "POST", meta+"EntityType", `{"Name":"Person"}`)
-	want := func(status int, code, method, path, body string) {
-		t.Helper()
-		r := e.do(method, path, body)
-		if r.status != status || (code != "" && errCode(t, r) != code) {
-			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
-		}
-	}
+	want := wanter(t, e.env)
 	want(409, "PR409-OD-0003", "POST", meta+"EntityType", `{"Name":"Person"}`)
 	want(400, "PR400-OD-0006", "POST", meta+"EntityType", `{"Name":"_bad"}`)
 	want(201, "", "POST", meta+"Property", `{"Name":"age","_EntityType.Name":"Person","Type":"Edm.Int32","DefaultValue":"0"}`)
@@ -126,14 +120,7 @@ func TestUserData(t *testing.T) {
 	e.must(201, "POST", meta+"Property", `{"Name":"name","_EntityType.Name":"Person","Type":"Edm.String","Nullable":false}`)
 	e.must(201, "POST", meta+"Property", `{"Name":"age","_EntityType.Name":"Person","Type":"Edm.Int32","DefaultValue":"0"}`)
 	e.must(201, "POST", meta+"Property", `{"Name":"since","_EntityType.Name":"Person","Type":"Edm.DateTime","DefaultValue":"SYSUTCDATETIME()"}`)
-	want := func(status int, code, method, path, body string, hdr ...string) *resp {
-		t.Helper()
-		r := e.do(method, path, body, hdr...)
-		if r.status != status || (code != "" && errCode(t, r) != code) {
-			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
-		}
-		return r
-	}
+	want := wanter(t, e.env)
 	r := want(201, "", "POST", od+"Person", `{"__id":"p1","name":"Ann","hobby":"chess"}`)
 	res := r.json(t)["d"].(map[string]any)["results"].(map[string]any)
 	if res["__id"] != "p1" || res["age"] != float64(0) || res["hobby"] != "chess" || res["since"] == nil {
@@ -195,14 +182,7 @@ func TestUserNavigation(t *testing.T) {
 	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
 	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
 	meta, od := "c/__/od/$metadata/", "c/__/od/"
-	want := func(status int, code, method, path, body string) *resp {
-		t.Helper()
-		r := e.do(method, path, body)
-		if r.status != status || (code != "" && errCode(t, r) != code) {
-			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
-		}
-		return r
-	}
+	want := wanter(t, e.env)
 	for _, et := range []string{"Person", "Pet", "Toy"} {
 		e.must(201, "POST", meta+"EntityType", `{"Name":"`+et+`"}`)
 	}
@@ -307,14 +287,7 @@ func TestUserComplexAndList(t *testing.T) {
 	e.must(201, "POST", meta+"ComplexTypeProperty", `{"Name":"geo","_ComplexType.Name":"Address","Type":"Geo"}`)
 	e.must(201, "POST", meta+"Property", `{"Name":"home","_EntityType.Name":"Person","Type":"Address"}`)
 	e.must(201, "POST", meta+"Property", `{"Name":"tags","_EntityType.Name":"Person","Type":"Edm.String","CollectionKind":"List"}`)
-	want := func(status int, code, method, path, body string) *resp {
-		t.Helper()
-		r := e.do(method, path, body)
-		if r.status != status || (code != "" && errCode(t, r) != code) {
-			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
-		}
-		return r
-	}
+	want := wanter(t, e.env)
 	want(201, "", "POST", od+"Person", `{"__id":"p1","home":{"city":"Kyoto","geo":{"lat":35.0}},"tags":["a","b"]}`)
 	r := want(200, "", "GET", od+"Person('p1')", "")
 	for _, s := range []string{`"home":{"city":"Kyoto","geo":{"lat":35},"zip":0}`, `"tags":["a","b"]`} {
@@ -378,5 +351,18 @@ func TestUserDataBatch(t *testing.T) {
 	e.must(404, "GET", "c/__/od/Note('e')", "")
 	if code := errCode(t, e.must(400, "POST", "c/__/od/$batch", "--nope\r\n", "Content-Type", ct)); code != "PR400-OD-0023" {
 		t.Errorf("malformed batch: %s", code)
+	}
+}
+
+// wanter returns a request checker: the request must answer status and,
+// when code is set, that Personium error code.
+func wanter(t *testing.T, e *env) func(status int, code, method, path, body string, hdr ...string) *resp {
+	return func(status int, code, method, path, body string, hdr ...string) *resp {
+		t.Helper()
+		r := e.do(method, path, body, hdr...)
+		if r.status != status || (code != "" && errCode(t, r) != code) {
+			t.Errorf("%s %s %s: %d %s, want %d %s", method, path, body, r.status, r.body, status, code)
+		}
+		return r
 	}
 }
