@@ -243,7 +243,7 @@ func run(bin string, n, workers, queries, entities int) error {
 		return err
 	}
 	if entities > 0 {
-		if err := benchUserData(do, entities, workers, queries, basep50); err != nil {
+		if err := benchUserData(do, entities, workers, queries, basep50, cmd.Process.Pid); err != nil {
 			return err
 		}
 	}
@@ -358,7 +358,7 @@ func setPassword(unit string) (int, []byte, error) {
 // per second by single POST, and p50/p99 of an equality filter on a
 // declared property, an $orderby with $top=25 and a q= search over the
 // entities created.
-func benchUserData(do doer, n, workers, queries int, basep50 time.Duration) error {
+func benchUserData(do doer, n, workers, queries int, basep50 time.Duration, pid int) error {
 	mkcol := []byte(`<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`)
 	for _, step := range []struct {
 		method, path string
@@ -457,5 +457,20 @@ func benchUserData(do doer, n, workers, queries int, basep50 time.Duration) erro
 		fmt.Printf("OData %s over %d entities, %d queries: p50 %v (%.1f x baseline p50), p99 %v\n", q.name(0), n, queries,
 			p50.Round(time.Microsecond), float64(p50)/float64(basep50), p99.Round(time.Microsecond))
 	}
+	// Everything, page by page ($top=1000, $skip up to Personium's
+	// 100,000): the server's memory must stay flat.
+	before := rssKiB(pid)
+	var peak int64
+	pages := 0
+	t2 := time.Now()
+	for skip := 0; skip < min(n, 100000); skip += 1000 {
+		if st, b, err := do("GET", "bench/__/od/Reading?$orderby=value&$top=1000&$skip="+strconv.Itoa(skip), nil); err != nil || st != 200 {
+			return fmt.Errorf("page at %d: %d %.200s %v", skip, st, b, err)
+		}
+		pages++
+		peak = max(peak, rssKiB(pid))
+	}
+	fmt.Printf("OData listing %d pages of 1000 in %v: server RSS %.1f MB before, peak %.1f MB\n",
+		pages, time.Since(t2).Round(time.Millisecond), float64(before)/1024, float64(peak)/1024)
 	return nil
 }
