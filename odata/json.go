@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // The JSON "verbose" format of OData v2 as Personium writes it:
@@ -40,7 +41,27 @@ type entityWriter struct {
 // selection says which properties to render; nil renders all.
 type selection map[string]bool
 
-func (s selection) has(name string) bool { return s == nil || s[name] }
+func (s selection) has(name string) bool { return s == nil || s["*"] || s[name] }
+
+// sub returns the selection of the entities expanded through nav: the
+// items "nav/p" of s; nil (everything) when there is none, or "nav/*".
+func (s selection) sub(nav string) selection {
+	var out selection
+	for n := range s {
+		p, ok := strings.CutPrefix(n, nav+"/")
+		if !ok {
+			continue
+		}
+		if p == "*" {
+			return nil
+		}
+		if out == nil {
+			out = selection{}
+		}
+		out[p] = true
+	}
+	return out
+}
 
 func writeString(b *bytes.Buffer, s string) {
 	enc, _ := json.Marshal(s)
@@ -135,7 +156,7 @@ func (w *entityWriter) writeEntity(b *bytes.Buffer, e *Entity, sel selection, ex
 	b.WriteString(`,"__updated":`)
 	writeString(b, DateString(e.Updated))
 	for _, n := range e.Type.Nav {
-		if sel != nil && !sel[n.Name] {
+		if !sel.has(n.Name) {
 			if _, exp := expanded[n.Name]; !exp {
 				continue
 			}
@@ -150,19 +171,20 @@ func (w *entityWriter) writeEntity(b *bytes.Buffer, e *Entity, sel selection, ex
 			b.WriteString("}}")
 			continue
 		}
+		sub := sel.sub(n.Name)
 		if n.Many {
 			b.WriteByte('[')
 			for i, r := range rel {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				w.writeEntity(b, r, nil, nil)
+				w.writeEntity(b, r, sub, nil)
 			}
 			b.WriteByte(']')
 		} else if len(rel) == 0 {
 			b.WriteString("null")
 		} else {
-			w.writeEntity(b, rel[0], nil, nil)
+			w.writeEntity(b, rel[0], sub, nil)
 		}
 	}
 	b.WriteByte('}')

@@ -2,6 +2,7 @@ package odata
 
 import (
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -163,7 +164,7 @@ func parseBoundedInt(v url.Values, name string, max int) (n int, present bool, e
 func (o *QueryOptions) parseSelectExpand(v url.Values, maxExpand int) error {
 	if s, ok := firstValue(v, "$select"); ok {
 		if strings.TrimSpace(s) != "*" {
-			names, err := parseNameList(s)
+			names, err := parseSelectList(s)
 			if err != nil {
 				return perr.New(codeSelectParse).WithCause(err)
 			}
@@ -202,6 +203,30 @@ func (o *QueryOptions) parseFormat(v url.Values) error {
 }
 
 // parseNameList parses Name[,Name…] (whitespace allowed around names).
+// selectItemRE is one $select item: a property, *, or a property (or *)
+// of an expanded navigation property: _Pet/name (beyond Personium, whose
+// issue 247 asks for it).
+var selectItemRE = regexp.MustCompile(`^(\*|[A-Za-z0-9_.\-]+(/(\*|[A-Za-z0-9_.\-]+))?)$`)
+
+// parseSelectList parses a $select value: comma-separated items.
+func parseSelectList(s string) ([]string, error) {
+	var names []string
+	for i, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if !selectItemRE.MatchString(item) {
+			return nil, &syntaxError{i, "bad $select item " + strconv.Quote(item)}
+		}
+		if slash := strings.IndexByte(item, '/'); slash >= 0 && !strings.HasPrefix(item, "_") {
+			return nil, &syntaxError{i, "not a navigation property: " + strconv.Quote(item[:slash])}
+		}
+		if item == "*" && strings.Contains(s, ",") {
+			return nil, &syntaxError{i, "* with other properties"}
+		}
+		names = append(names, item)
+	}
+	return names, nil
+}
+
 func parseNameList(s string) ([]string, error) {
 	toks, err := lexQuery(s)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/perr"
@@ -216,14 +217,32 @@ func selectionFor(t *EntityType, names []string) (selection, error) {
 		return nil, nil
 	}
 	sel := selection{}
+	all := false
 	for _, n := range names {
 		if n == "*" {
-			return nil, nil
+			all = true
+			continue
+		}
+		if nav, _, ok := strings.Cut(n, "/"); ok {
+			if t.NavProp(nav) == nil {
+				return nil, perr.New("PR400-OD-0017")
+			}
+			sel[n] = true
+			continue
 		}
 		if t.Prop(n) == nil && t.NavProp(n) == nil && !t.Open && !isReserved(n) {
 			return nil, perr.New("PR400-OD-0017")
 		}
 		sel[n] = true
+	}
+	if all {
+		// * selects every property; items of expanded entities still count.
+		for n := range sel {
+			if !strings.Contains(n, "/") {
+				delete(sel, n)
+			}
+		}
+		sel["*"] = true
 	}
 	return sel, nil
 }

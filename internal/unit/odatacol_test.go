@@ -225,6 +225,13 @@ func TestUserNavigation(t *testing.T) {
 	if r := want(200, "", "GET", od+"Person('p1')?$expand=_Pet", ""); !strings.Contains(string(r.body), `"name":"Rex"`) {
 		t.Errorf("$expand: %s", r.body)
 	}
+	// $select inside $expand (Personium issue 247).
+	want(201, "", "POST", od+"Person('p1')/_Pet", `{"__id":"d3","name":"Tama","color":"black"}`)
+	r = want(200, "", "GET", od+"Person('p1')?$expand=_Pet&$select=_Pet/name", "")
+	if b := string(r.body); !strings.Contains(b, `"name":"Tama"`) || strings.Contains(b, `"color"`) {
+		t.Errorf("$select=_Pet/name: %s", b)
+	}
+	want(400, "PR400-OD-0017", "GET", od+"Person('p1')?$expand=_Pet&$select=_Nope/name", "")
 	want(409, "PR409-OD-0001", "DELETE", od+"Pet('d2')", "") // linked to p1
 	want(204, "", "DELETE", od+"Person('p1')/$links/_Pet('d1')", "")
 	want(204, "", "POST", od+"Pet('d1')/$links/_Person", `{"uri":"`+e.url+od+`Person('p2')"}`)
