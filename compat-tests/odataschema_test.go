@@ -115,3 +115,47 @@ func TestUserDataNavigationAndBatch(t *testing.T) {
 	}
 	do(t, "nothing of the failed changeset", "GET", od+"Book('b2')", auth(), nil).wantError(404, "PR404-OD-0002")
 }
+
+// TestUserDataQueries: the query options over user data (apiref 400-408):
+// typed $filter on declared and dynamic properties, $orderby, $top,
+// $skip, $select, $inlinecount and q.
+func TestUserDataQueries(t *testing.T) {
+	box := newBox(t, "odquery")
+	od := box + "od/"
+	mkcol := `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
+	do(t, "MKCOL OData collection", "MKCOL", strings.TrimSuffix(od, "/"), auth("Content-Type", "application/xml"), mkcol).must(201)
+	create(t, "EntityType", od+"$metadata/EntityType", map[string]any{"Name": "City"}, nil)
+	create(t, "Property", od+"$metadata/Property", map[string]any{"Name": "pop", "_EntityType.Name": "City", "Type": "Edm.Int32"}, nil)
+	for i, c := range []struct {
+		name string
+		pop  int
+	}{{"Tokyo", 37}, {"Osaka", 19}, {"Nagoya", 9}, {"Sapporo", 2}, {"Kyoto", 1}} {
+		create(t, "city "+c.name, od+"City", map[string]any{"__id": c.name, "pop": c.pop, "rank": i + 1, "note": c.name + " 市"}, nil)
+	}
+	list := func(step, query string, wantIDs ...string) *res {
+		t.Helper()
+		r := do(t, step, "GET", od+"City"+query, auth(), nil)
+		if !r.ok(200) {
+			return r
+		}
+		var got []string
+		for _, e := range r.list("d/results") {
+			got = append(got, e.(map[string]any)["__id"].(string))
+		}
+		if strings.Join(got, ",") != strings.Join(wantIDs, ",") {
+			r.fail("got %v, want %v", got, wantIDs)
+		}
+		return r
+	}
+	list("declared Int32 range", qs("$filter", "pop ge 9", "$orderby", "pop desc"), "Tokyo", "Osaka", "Nagoya")
+	list("dynamic number", qs("$filter", "rank lt 3", "$orderby", "rank"), "Tokyo", "Osaka")
+	list("startswith", qs("$filter", "startswith(__id,'S')"), "Sapporo")
+	list("$top and $skip", qs("$orderby", "pop", "$top", "2", "$skip", "1"), "Sapporo", "Nagoya")
+	r := list("$inlinecount", qs("$filter", "pop lt 10", "$orderby", "pop", "$inlinecount", "allpages", "$top", "1"), "Kyoto")
+	r.json("d/__count", "3")
+	list("q (CJK, substring)", qs("q", "市", "$orderby", "pop desc", "$top", "2"), "Tokyo", "Osaka")
+	r = list("$select", qs("$select", "pop", "$filter", "__id eq 'Kyoto'"), "Kyoto")
+	r.absent("d/results/0/note")
+	do(t, "$filter comparing a declared Int32 with a string", "GET", od+"City"+qs("$filter", "pop eq 'many'"), auth(), nil).wantError(400, "PR400-OD-0046")
+	do(t, "$filter syntax error", "GET", od+"City"+qs("$filter", "pop eq"), auth(), nil).wantError(400, "PR400-OD-0003")
+}
