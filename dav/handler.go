@@ -130,7 +130,16 @@ type Special struct {
 	// Chain holds the ACLs of the collection and its ancestors, nearest
 	// first, for Box.Access.Check.
 	Chain []*acl.ACL
+	// Props are the collection's dead properties (a service collection's
+	// p:service routes).
+	Props []Property
+	// ReadSource reads the file called name in a service collection's
+	// __src (perr NotExist if there is none).
+	ReadSource func(ctx context.Context, name string) ([]byte, error)
 }
+
+// MaxSourceBytes bounds a script file read by ReadSource.
+const MaxSourceBytes = 10 << 20
 
 // SpecialHandler serves the requests of Special collections.
 type SpecialHandler func(w http.ResponseWriter, r *http.Request, s *Special)
@@ -333,9 +342,10 @@ func (q *request) inside(res *resolution) error {
 }
 
 // handsOver reports whether requests for n's insides go to the Special
-// handler. Service collections are not handed over yet (issue 6).
+// handler: OData and engine service collections (but a service
+// collection's __src is WebDAV, see resolve).
 func (q *request) handsOver(n *node) bool {
-	return q.h.cfg.Special != nil && n.typ() == string(CollectionOData)
+	return q.h.cfg.Special != nil && (n.typ() == string(CollectionOData) || n.typ() == string(CollectionService))
 }
 
 // specialTarget hands the request over when the path leads inside an
@@ -349,7 +359,8 @@ func (q *request) specialTarget() (bool, error) {
 	case res.under != nil && q.handsOver(res.under):
 		raw := strings.Split(strings.Trim(q.raw, "/"), "/")
 		return true, q.handOver(res, res.under, raw[len(raw)-len(res.rest):])
-	case res.target != nil && q.handsOver(res.target) && (q.r.Method == http.MethodGet || q.r.Method == http.MethodHead || q.r.Method == http.MethodPost):
+	case res.target != nil && res.target.typ() == string(CollectionOData) && q.handsOver(res.target) &&
+		(q.r.Method == http.MethodGet || q.r.Method == http.MethodHead || q.r.Method == http.MethodPost):
 		return true, q.handOver(res, res.target, nil)
 	}
 	return false, nil
@@ -408,8 +419,36 @@ func (q *request) handOver(res *resolution, col *node, rawRest []string) error {
 		}
 	}
 	q.h.cfg.Special(q.w, q.r, &Special{Box: q.box, Type: CollectionType(col.typ()), Node: col.id(),
-		URL: q.href(colSegs, true), Path: path, Chain: chain})
+		URL: q.href(colSegs, true), Path: path, Chain: chain, Props: col.props(),
+		ReadSource: func(ctx context.Context, name string) ([]byte, error) { return q.readSource(ctx, col, name) }})
 	return nil
+}
+
+// readSource reads the file name in the __src of service collection col.
+func (q *request) readSource(ctx context.Context, col *node, name string) ([]byte, error) {
+	notFound := perr.Errorf(perr.NotExist, "dav: no source %q", name)
+	src, err := q.t.child(ctx, col, SrcCollection)
+	if err != nil || src == nil {
+		if err == nil {
+			err = notFound
+		}
+		return nil, err
+	}
+	f, err := q.t.child(ctx, src, name)
+	if err != nil || f == nil || !f.isFile() {
+		if err == nil {
+			err = notFound
+		}
+		return nil, err
+	}
+	if f.body.Size > MaxSourceBytes {
+		return nil, perr.Errorf(perr.Invalid, "dav: source %q is over %d bytes", name, MaxSourceBytes)
+	}
+	rd, err := q.open(f)
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(rd, MaxSourceBytes))
 }
 
 // pathTo returns the names from the box root down to col, an ancestor

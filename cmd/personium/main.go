@@ -85,6 +85,7 @@ type serveConfig struct {
 	store       string
 	introspect  string
 	debugListen string
+	engineTime  time.Duration
 	encrypt     bool
 	gcInterval  time.Duration
 }
@@ -142,6 +143,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) (PERSONIUM_STORE)")
 	fs.BoolVar(&c.encrypt, "encrypt", envDefault("ENCRYPT", "true") != "false", "encrypt file bodies chunk by chunk, as Swarm does (64-byte references whose keys stay in the metadata store); --encrypt=false stores plain chunks (PERSONIUM_ENCRYPT)")
 	fs.DurationVar(&c.gcInterval, "gc-interval", envDuration("GC_INTERVAL", 10*time.Minute), "how often unreferenced content chunks are collected, when files were deleted or overwritten since the last run; 0: never (PERSONIUM_GC_INTERVAL)")
+	fs.DurationVar(&c.engineTime, "engine-timeout", envDuration("ENGINE_TIMEOUT", 30*time.Second), "wall-time limit of one service script call; a script over it answers 503 (PERSONIUM_ENGINE_TIMEOUT)")
 	fs.StringVar(&c.debugListen, "debug-listen", envDefault("DEBUG_LISTEN", ""), "`address` of a second listener serving Go's profiler (/debug/pprof/); off when empty; keep it on loopback (PERSONIUM_DEBUG_LISTEN)")
 	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
 	fs.Usage = func() {
@@ -245,7 +247,7 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 	}
 	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log,
 		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: unitUserIssuers(c.unitUsers, unitURL),
-		DAV: davh, IntrospectUser: introUser, IntrospectPassword: introPass})
+		DAV: davh, IntrospectUser: introUser, IntrospectPassword: introPass, EngineTimeout: c.engineTime})
 	if err != nil {
 		ln.Close()
 		return err

@@ -30,6 +30,9 @@ func (s *Server) serveSpecial(w http.ResponseWriter, r *http.Request, sp *dav.Sp
 }
 
 func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special) error {
+	if sp.Type == dav.CollectionService {
+		return s.serveService(w, r, sp)
+	}
 	ctx := r.Context()
 	check := func(want pds.Privilege) error { return sp.Box.Access.Check(ctx, sp.Chain, want) }
 	provider := odata.SchemaProvider(s.cfg.Cells.Store, sp.Box.Cell, sp.Node, time.Now, s.cfg.Cells.NewID)

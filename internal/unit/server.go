@@ -58,6 +58,9 @@ type Config struct {
 	// call every cell's __introspect with HTTP Basic (Personium's
 	// io.personium.core.introspect.username/password).
 	IntrospectUser, IntrospectPassword string
+	// EngineTimeout bounds one service script call; 0: the engine's
+	// default (30 s).
+	EngineTimeout time.Duration
 }
 
 // Server serves a unit. Build it with New.

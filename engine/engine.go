@@ -1,0 +1,280 @@
+// Package engine runs the server-side JavaScript of Personium service
+// collections (reference §8): a script file under a service collection's
+// __src is one function(request){…} (or, beyond Personium, a module
+// setting exports.handler), called with a JSGI request object and
+// answering {status, headers, body}.
+//
+// Scripts run in-process in github.com/dop251/goja (ES2015+), one fresh
+// VM per call. Limits per call: wall time (Interrupt), call-stack depth,
+// response size. What is not done yet: the Personium engine API _p,
+// require(), a warm VM pool, and a memory limit (goja cannot bound a
+// VM's allocations; see issue 6).
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dop251/goja"
+
+	"github.com/personium-go/personium/internal/perr"
+)
+
+// Limits bound one call.
+type Limits struct {
+	Timeout  time.Duration // wall time of the call
+	MaxStack int           // JavaScript call-stack depth
+	MaxBody  int           // bytes of the response body
+}
+
+// DefaultLimits are the limits of a unit that configures none.
+var DefaultLimits = Limits{Timeout: 30 * time.Second, MaxStack: 1000, MaxBody: 16 << 20}
+
+// Request is what a script is called with (the JSGI request of §8.3).
+type Request struct {
+	Method     string
+	Header     http.Header
+	Query      string // the raw query string
+	PathInfo   string // the path below the service collection, with a leading slash
+	ScriptName string // the service collection's path
+	Scheme     string
+	Host       string
+	Port       int
+	RequestURI string // the original request URL
+	Body       []byte
+}
+
+// Response is what a script answered.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// ErrTimeout reports a call stopped at its time limit (Personium: 503
+// "Script TimeOut").
+var ErrTimeout = errors.New("engine: script timeout")
+
+// ScriptError is an exception the script threw, or a script that is not
+// a function (Personium: 500 "Server Error : <message>").
+type ScriptError struct{ Message string }
+
+func (e *ScriptError) Error() string { return "Server Error : " + e.Message }
+
+// Run evaluates the script src (file name for messages) and calls it
+// with req. Errors: ErrTimeout, *ScriptError, or a *perr.E with
+// PR500-SC-0006 for a response that is not {status, headers, body} as
+// JSGI wants it.
+func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits) (*Response, error) {
+	if !utf8.Valid(src) {
+		return nil, &ScriptError{Message: name + " is not UTF-8 text"}
+	}
+	vm := goja.New()
+	vm.SetMaxCallStackSize(lim.MaxStack)
+	stop := make(chan struct{})
+	defer close(stop)
+	timer := time.AfterFunc(lim.Timeout, func() { vm.Interrupt(ErrTimeout) })
+	defer timer.Stop()
+	go func() {
+		select {
+		case <-ctx.Done():
+			vm.Interrupt(ctx.Err())
+		case <-stop:
+		}
+	}()
+	fn, err := handler(vm, name, string(src))
+	if err != nil {
+		return nil, scriptFailure(err)
+	}
+	result, err := fn(goja.Undefined(), requestObject(vm, req))
+	if err != nil {
+		return nil, scriptFailure(err)
+	}
+	return response(vm, result, lim)
+}
+
+// handler compiles src: a function expression (Personium's form), or a
+// module that sets exports.handler or module.exports.handler.
+func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
+	if v, err := vm.RunScript(name, "(\n"+src+"\n)"); err == nil {
+		if fn, ok := goja.AssertFunction(v); ok {
+			return fn, nil
+		}
+	}
+	wrapped := "(function(exports, module){\n" + src + "\n;return module.exports.handler || exports.handler;})"
+	v, err := vm.RunScript(name, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	wrap, ok := goja.AssertFunction(v)
+	if !ok {
+		return nil, &ScriptError{Message: name + " is not a function"}
+	}
+	exports := vm.NewObject()
+	module := vm.NewObject()
+	_ = module.Set("exports", exports)
+	h, err := wrap(goja.Undefined(), exports, module)
+	if err != nil {
+		return nil, err
+	}
+	fn, ok := goja.AssertFunction(h)
+	if !ok {
+		return nil, &ScriptError{Message: name + " is not a function(request) nor a module with exports.handler"}
+	}
+	return fn, nil
+}
+
+// scriptFailure turns a goja error into ErrTimeout or a *ScriptError.
+func scriptFailure(err error) error {
+	var ie *goja.InterruptedError
+	if errors.As(err, &ie) {
+		if v, ok := ie.Value().(error); ok && errors.Is(v, ErrTimeout) {
+			return ErrTimeout
+		}
+		return &ScriptError{Message: "interrupted"}
+	}
+	var se *ScriptError
+	if errors.As(err, &se) {
+		return se
+	}
+	var ex *goja.Exception
+	if errors.As(err, &ex) {
+		return &ScriptError{Message: ex.Value().String()}
+	}
+	return &ScriptError{Message: err.Error()}
+}
+
+// requestObject builds the JSGI request (§8.3): header names lower-cased.
+func requestObject(vm *goja.Runtime, req *Request) *goja.Object {
+	o := vm.NewObject()
+	headers := vm.NewObject()
+	names := make([]string, 0, len(req.Header))
+	for k := range req.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		_ = headers.Set(strings.ToLower(k), strings.Join(req.Header[k], ", "))
+	}
+	pos := 0
+	input := vm.NewObject()
+	_ = input.Set("readAll", func() string {
+		s := string(req.Body[pos:])
+		pos = len(req.Body)
+		return s
+	})
+	_ = input.Set("read", func(call goja.FunctionCall) goja.Value {
+		n := len(req.Body) - pos
+		if len(call.Arguments) > 0 {
+			if k := int(call.Argument(0).ToInteger()); k >= 0 && k < n {
+				n = k
+			}
+		}
+		s := string(req.Body[pos : pos+n])
+		pos += n
+		return vm.ToValue(s)
+	})
+	env := vm.NewObject()
+	_ = env.Set("requestUri", req.RequestURI)
+	jsgi := vm.NewObject()
+	_ = jsgi.Set("version", []int{0, 3})
+	_ = jsgi.Set("multithread", false)
+	_ = jsgi.Set("multiprocess", true)
+	_ = jsgi.Set("run_once", false)
+	for k, v := range map[string]any{"method": req.Method, "headers": headers, "input": input, "queryString": req.Query,
+		"pathInfo": req.PathInfo, "scriptName": req.ScriptName, "scheme": req.Scheme, "host": req.Host, "port": req.Port,
+		"env": env, "jsgi": jsgi} {
+		_ = o.Set(k, v)
+	}
+	return o
+}
+
+// response checks and converts what the script returned.
+func response(vm *goja.Runtime, v goja.Value, lim Limits) (*Response, error) {
+	bad := func(why string) error {
+		return perr.New("PR500-SC-0006").WithCause(errors.New(why))
+	}
+	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
+		return nil, bad("no response object")
+	}
+	o := v.ToObject(vm)
+	status := o.Get("status")
+	if status == nil || goja.IsUndefined(status) {
+		return nil, bad("no status")
+	}
+	code, ok := status.Export().(int64)
+	if !ok || code < 100 || code > 599 {
+		return nil, bad(fmt.Sprintf("status %v", status))
+	}
+	resp := &Response{Status: int(code), Header: http.Header{}}
+	if h := o.Get("headers"); h != nil && !goja.IsUndefined(h) && !goja.IsNull(h) {
+		ho := h.ToObject(vm)
+		for _, k := range ho.Keys() {
+			val := ho.Get(k).String()
+			if !validHeader(k, val) {
+				return nil, bad("header " + k)
+			}
+			resp.Header.Add(k, val)
+		}
+	}
+	body := o.Get("body")
+	if body == nil || goja.IsUndefined(body) || goja.IsNull(body) {
+		return nil, bad("no body")
+	}
+	forEach, ok := goja.AssertFunction(body.ToObject(vm).Get("forEach"))
+	if !ok {
+		return nil, bad("body has no forEach")
+	}
+	var out []byte
+	var failure error
+	_, err := forEach(body, vm.ToValue(func(call goja.FunctionCall) goja.Value {
+		part := call.Argument(0)
+		if failure != nil {
+			return goja.Undefined()
+		}
+		if po, ok := part.Export().(map[string]any); ok {
+			if _, isStream := po["readAll"]; isStream {
+				failure = bad("stream bodies are not supported yet")
+				return goja.Undefined()
+			}
+		}
+		out = append(out, part.String()...)
+		if len(out) > lim.MaxBody {
+			failure = perr.New("PR500-SC-0006").WithCause(errors.New("response body over the limit"))
+		}
+		return goja.Undefined()
+	}))
+	if err != nil {
+		return nil, scriptFailure(err)
+	}
+	if failure != nil {
+		return nil, failure
+	}
+	resp.Body = out
+	return resp, nil
+}
+
+// validHeader accepts an HTTP field name and a value without controls.
+func validHeader(name, value string) bool {
+	if name == "" || textproto.CanonicalMIMEHeaderKey(name) == "" {
+		return false
+	}
+	for _, r := range name {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	for _, r := range value {
+		if (r < ' ' && r != '\t') || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}

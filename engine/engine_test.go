@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/personium-go/personium/internal/perr"
+)
+
+func run(t *testing.T, src string, lim Limits) (*Response, error) {
+	t.Helper()
+	req := &Request{Method: "POST", Header: http.Header{"X-Test": {"yes"}}, Query: "a=1", PathInfo: "/echo/7", Body: []byte("hello body")}
+	return Run(context.Background(), "t.js", []byte(src), req, lim)
+}
+
+func TestEcho(t *testing.T) {
+	src := `function(request){
+		return {status: 201, headers: {"Content-Type": "text/plain"},
+			body: [request.method, " ", request.headers["x-test"], " ", request.queryString, " ", request.pathInfo, " ", request.input.readAll()]};
+	}`
+	r, err := run(t, src, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 201 || r.Header.Get("Content-Type") != "text/plain" || string(r.Body) != "POST yes a=1 /echo/7 hello body" {
+		t.Fatalf("%d %v %q", r.Status, r.Header, r.Body)
+	}
+}
+
+func TestModernAndModuleForms(t *testing.T) {
+	for _, src := range []string{
+		"(request) => { const {method} = request; class A { m() { return `${method}!` } }; return {status: 200, headers: {}, body: [new A().m()]}; }",
+		"exports.handler = function(request){ return {status: 200, headers: {}, body: [request.method + '!']}; };",
+		"module.exports = { handler: (req) => ({status: 200, headers: {}, body: [req.method + '!']}) };",
+	} {
+		r, err := run(t, src, DefaultLimits)
+		if err != nil || string(r.Body) != "POST!" {
+			t.Errorf("%s: %v %v", src, r, err)
+		}
+	}
+}
+
+func TestFailures(t *testing.T) {
+	short := Limits{Timeout: 200 * time.Millisecond, MaxStack: 100, MaxBody: 1 << 10}
+	var se *ScriptError
+	if _, err := run(t, `function(r){ throw new Error("boom"); }`, short); !errors.As(err, &se) || !strings.Contains(se.Error(), "Server Error : Error: boom") {
+		t.Errorf("thrown error: %v", err)
+	}
+	if _, err := run(t, `var x = 1;`, short); !errors.As(err, &se) {
+		t.Errorf("not a function: %v", err)
+	}
+	if _, err := run(t, `function(r){`, short); !errors.As(err, &se) {
+		t.Errorf("syntax error: %v", err)
+	}
+	start := time.Now()
+	if _, err := run(t, `function(r){ while(true){} }`, short); !errors.Is(err, ErrTimeout) {
+		t.Errorf("endless loop: %v", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("endless loop stopped after %v", el)
+	}
+	if _, err := run(t, `function(r){ function f(n){ return f(n+1); } return f(0); }`, short); !errors.As(err, &se) {
+		t.Errorf("endless recursion: %v", err)
+	}
+	for _, src := range []string{
+		`function(r){ return {status: 99, headers: {}, body: []}; }`,
+		`function(r){ return {status: 200, headers: {"Bad Name": "x"}, body: []}; }`,
+		`function(r){ return {status: 200, headers: {"X": "a\nb"}, body: []}; }`,
+		`function(r){ return {status: 200, headers: {}}; }`,
+		`function(r){ return {status: 200, headers: {}, body: ["x".repeat(2000)]}; }`,
+		`function(r){ return "hello"; }`,
+	} {
+		if _, err := run(t, src, short); perr.CodeOf(err) != "PR500-SC-0006" {
+			t.Errorf("%s: %v", src, err)
+		}
+	}
+	if _, err := Run(context.Background(), "bad.js", []byte("function(r){}\xff"), &Request{}, short); !errors.As(err, &se) {
+		t.Errorf("non-UTF-8 source: %v", err)
+	}
+}
