@@ -6,9 +6,10 @@
 //
 // Scripts run in-process in github.com/dop251/goja (ES2015+), one fresh
 // VM per call. Limits per call: wall time (Interrupt), call-stack depth,
-// response size. What is not done yet: the Personium engine API _p,
-// require(), a warm VM pool, and a memory limit (goja cannot bound a
-// VM's allocations; see issue 6).
+// response size. require(name) loads other files of __src; of the
+// Personium engine API _p only _p.util.queryParse exists yet. Not done
+// yet: the rest of _p, a warm VM pool, and a memory limit (goja cannot
+// bound a VM's allocations; see issue 6).
 package engine
 
 import (
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -49,6 +51,9 @@ type Request struct {
 	Port       int
 	RequestURI string // the original request URL
 	Body       []byte
+	// Source, when set, reads another file of the service's __src, for
+	// require(name).
+	Source func(name string) ([]byte, error)
 }
 
 // Response is what a script answered.
@@ -89,6 +94,7 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 		case <-stop:
 		}
 	}()
+	installGlobals(vm, req)
 	fn, err := handler(vm, name, string(src))
 	if err != nil {
 		return nil, scriptFailure(err)
@@ -98,6 +104,56 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 		return nil, scriptFailure(err)
 	}
 	return response(vm, result, lim)
+}
+
+// installGlobals defines what every script sees besides its request:
+// require(name), which loads another file of __src as a CommonJS module
+// (once per call), and _p.util.queryParse.
+func installGlobals(vm *goja.Runtime, req *Request) {
+	modules := map[string]goja.Value{}
+	_ = vm.Set("require", func(call goja.FunctionCall) goja.Value {
+		name := call.Argument(0).String()
+		if v, ok := modules[name]; ok {
+			return v
+		}
+		if req.Source == nil {
+			panic(vm.NewGoError(fmt.Errorf("require(%q): no sources", name)))
+		}
+		src, err := req.Source(name)
+		if err != nil {
+			panic(vm.NewGoError(fmt.Errorf("require(%q): %v", name, err)))
+		}
+		if !utf8.Valid(src) {
+			panic(vm.NewGoError(fmt.Errorf("require(%q): not UTF-8 text", name)))
+		}
+		wrap, err := vm.RunScript(name, "(function(exports, module){\n"+string(src)+"\n})")
+		if err != nil {
+			panic(err)
+		}
+		fn, _ := goja.AssertFunction(wrap)
+		exports := vm.NewObject()
+		module := vm.NewObject()
+		_ = module.Set("exports", exports)
+		modules[name] = exports // a cycle sees the exports so far
+		if _, err := fn(goja.Undefined(), exports, module); err != nil {
+			panic(err)
+		}
+		v := module.Get("exports")
+		modules[name] = v
+		return v
+	})
+	p := vm.NewObject()
+	util := vm.NewObject()
+	_ = util.Set("queryParse", func(s string) map[string]any {
+		out := map[string]any{}
+		values, _ := url.ParseQuery(s)
+		for k, v := range values {
+			out[k] = v[len(v)-1]
+		}
+		return out
+	})
+	_ = p.Set("util", util)
+	_ = vm.Set("_p", p)
 }
 
 // handler compiles src: a function expression (Personium's form), or a

@@ -82,3 +82,30 @@ func TestFailures(t *testing.T) {
 		t.Errorf("non-UTF-8 source: %v", err)
 	}
 }
+
+func TestRequireAndQueryParse(t *testing.T) {
+	files := map[string]string{
+		"lib.js":   `exports.greet = (n) => "hello " + n; exports.twice = require("util.js").twice;`,
+		"util.js":  `module.exports = { twice: (s) => s + s };`,
+		"cycle.js": `exports.x = 1; var me = require("cycle.js"); exports.y = me.x + 1;`,
+	}
+	req := &Request{Method: "GET", Header: http.Header{}, Query: "a=1&b=two&b=three",
+		Source: func(name string) ([]byte, error) {
+			if s, ok := files[name]; ok {
+				return []byte(s), nil
+			}
+			return nil, errors.New("no such file")
+		}}
+	src := `function(request){
+		var lib = require("lib.js"), q = _p.util.queryParse(request.queryString);
+		return {status: 200, headers: {}, body: [lib.greet(q.b), " ", lib.twice("ab"), " ", require("cycle.js").y]};
+	}`
+	r, err := Run(context.Background(), "main.js", []byte(src), req, DefaultLimits)
+	if err != nil || string(r.Body) != "hello three abab 2" {
+		t.Fatalf("%v %v", r, err)
+	}
+	var se *ScriptError
+	if _, err := Run(context.Background(), "main.js", []byte(`function(r){ return require("missing.js"); }`), req, DefaultLimits); !errors.As(err, &se) {
+		t.Errorf("missing module: %v", err)
+	}
+}

@@ -128,7 +128,8 @@ func (s *Server) serveService(w http.ResponseWriter, r *http.Request, sp *dav.Sp
 	hdr.Set("X-Request-Uri", sp.URL+sp.Path+query(r))
 	req := &engine.Request{Method: r.Method, Header: hdr, Query: r.URL.RawQuery, PathInfo: "/" + sp.Path,
 		ScriptName: strings.TrimSuffix(sp.URL, "/"), Scheme: scheme, Host: host, Port: port,
-		RequestURI: sp.URL + sp.Path + query(r), Body: body}
+		RequestURI: sp.URL + sp.Path + query(r), Body: body,
+		Source: func(name string) ([]byte, error) { return sp.ReadSource(ctx, name) }}
 	lim := engine.DefaultLimits
 	if s.cfg.EngineTimeout > 0 {
 		lim.Timeout = s.cfg.EngineTimeout

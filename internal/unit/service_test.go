@@ -17,7 +17,8 @@ func TestServiceCollection(t *testing.T) {
 		return {status: 200, headers: {"Content-Type": "text/plain"},
 			body: [request.method, " ", request.queryString, " ", request.pathInfo, " ", request.input.readAll(), " ", request.headers["x-baseurl"]]};
 	}`, "Content-Type", "text/javascript")
-	e.must(201, "PUT", "c/__/svc/__src/user.js", "exports.handler = (req) => ({status: 200, headers: {}, body: [`user ${req.pathInfo.split('/')[2]}`]});")
+	e.must(201, "PUT", "c/__/svc/__src/names.js", "exports.label = (id) => `user ${id}`;")
+	e.must(201, "PUT", "c/__/svc/__src/user.js", "const names = require('names.js'); exports.handler = (req) => ({status: 200, headers: {}, body: [names.label(req.pathInfo.split('/')[2])]});")
 	e.must(201, "PUT", "c/__/svc/__src/throw.js", `function(r){ throw new Error("no luck"); }`)
 	e.must(201, "PUT", "c/__/svc/__src/loop.js", `function(r){ for(;;){} }`)
 	e.must(201, "PUT", "c/__/svc/__src/bad.js", `function(r){ return {status: 200, headers: {"X": "a\nb"}, body: []}; }`)
