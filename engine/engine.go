@@ -24,10 +24,20 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/dlclark/regexp2/v2"
 	"github.com/dop251/goja"
 
 	"github.com/personium-go/personium/internal/perr"
 )
+
+// MaxRegexpMatch bounds one match of a regular expression that needs
+// goja's backtracking matcher (backreferences, lookaround): goja's
+// Interrupt is only seen between JavaScript instructions, so without it
+// a catastrophic pattern would run on past the call's time limit. (The
+// other patterns run on Go's linear-time regexp.)
+const MaxRegexpMatch = 2 * time.Second
+
+func init() { regexp2.DefaultMatchTimeout = MaxRegexpMatch }
 
 // Limits bound one call.
 type Limits struct {

@@ -109,3 +109,18 @@ func TestRequireAndQueryParse(t *testing.T) {
 		t.Errorf("missing module: %v", err)
 	}
 }
+
+// TestCatastrophicRegexp: a backtracking regular expression on a long
+// input ends near the limits instead of running for ever.
+func TestCatastrophicRegexp(t *testing.T) {
+	src := `function(r){ var s = "a".repeat(40) + "!"; var re = /^(a+)+(?=b)\1$/; return {status: 200, headers: {}, body: [String(re.test(s))]}; }`
+	start := time.Now()
+	_, err := Run(context.Background(), "re.js", []byte(src), &Request{Header: http.Header{}}, Limits{Timeout: 300 * time.Millisecond, MaxStack: 100, MaxBody: 1000})
+	var se *ScriptError
+	if !errors.Is(err, ErrTimeout) && !errors.As(err, &se) {
+		t.Errorf("catastrophic regexp: %v", err)
+	}
+	if el := time.Since(start); el > MaxRegexpMatch+2*time.Second {
+		t.Errorf("catastrophic regexp stopped after %v", el)
+	}
+}
