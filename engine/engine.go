@@ -6,10 +6,10 @@
 //
 // Scripts run in-process in github.com/dop251/goja (ES2015+), one fresh
 // VM per call. Limits per call: wall time (Interrupt), call-stack depth,
-// response size. require(name) loads other files of __src; of the
+// response size, a heap-growth watchdog, and a match timeout for
+// backtracking regular expressions. require(name) loads other files of __src; of the
 // Personium engine API _p only _p.util.queryParse exists yet. Not done
-// yet: the rest of _p, a warm VM pool, and a memory limit (goja cannot
-// bound a VM's allocations; see issue 6).
+// yet: the rest of _p and a warm VM pool.
 package engine
 
 import (
@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"time"
@@ -44,10 +45,29 @@ type Limits struct {
 	Timeout  time.Duration // wall time of the call
 	MaxStack int           // JavaScript call-stack depth
 	MaxBody  int           // bytes of the response body
+	// MaxHeapGrowth stops a call while the process's live heap has grown
+	// by more than this since the call began (0: no check). goja cannot
+	// count one VM's allocations, so this is a process-wide watchdog: it
+	// catches an allocation bomb within ~10 ms, and may stop a call that
+	// merely runs beside one.
+	MaxHeapGrowth uint64
 }
 
 // DefaultLimits are the limits of a unit that configures none.
-var DefaultLimits = Limits{Timeout: 30 * time.Second, MaxStack: 1000, MaxBody: 16 << 20}
+var DefaultLimits = Limits{Timeout: 30 * time.Second, MaxStack: 1000, MaxBody: 16 << 20, MaxHeapGrowth: 1 << 30}
+
+// ErrMemory reports a call stopped by the heap watchdog.
+var ErrMemory = errors.New("engine: script memory limit")
+
+// heapBytes reads the live heap of the process.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
 
 // Request is what a script is called with (the JSGI request of §8.3).
 type Request struct {
@@ -86,7 +106,7 @@ func (e *ScriptError) Error() string { return "Server Error : " + e.Message }
 // Run evaluates the script src (file name for messages) and calls it
 // with req. Errors: ErrTimeout, *ScriptError, or a *perr.E with
 // PR500-SC-0006 for a response that is not {status, headers, body} as
-// JSGI wants it.
+// JSGI wants it, or ErrMemory.
 func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits) (*Response, error) {
 	if !utf8.Valid(src) {
 		return nil, &ScriptError{Message: name + " is not UTF-8 text"}
@@ -98,10 +118,26 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 	timer := time.AfterFunc(lim.Timeout, func() { vm.Interrupt(ErrTimeout) })
 	defer timer.Stop()
 	go func() {
-		select {
-		case <-ctx.Done():
-			vm.Interrupt(ctx.Err())
-		case <-stop:
+		var tick <-chan time.Time
+		var base uint64
+		if lim.MaxHeapGrowth > 0 {
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			tick, base = t.C, heapBytes()
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				vm.Interrupt(ctx.Err())
+				return
+			case <-stop:
+				return
+			case <-tick:
+				if h := heapBytes(); h > base+lim.MaxHeapGrowth {
+					vm.Interrupt(ErrMemory)
+					return
+				}
+			}
 		}
 	}()
 	installGlobals(vm, req)
@@ -201,8 +237,8 @@ func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
 func scriptFailure(err error) error {
 	var ie *goja.InterruptedError
 	if errors.As(err, &ie) {
-		if v, ok := ie.Value().(error); ok && errors.Is(v, ErrTimeout) {
-			return ErrTimeout
+		if v, ok := ie.Value().(error); ok && (errors.Is(v, ErrTimeout) || errors.Is(v, ErrMemory)) {
+			return v
 		}
 		return &ScriptError{Message: "interrupted"}
 	}

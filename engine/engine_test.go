@@ -124,3 +124,18 @@ func TestCatastrophicRegexp(t *testing.T) {
 		t.Errorf("catastrophic regexp stopped after %v", el)
 	}
 }
+
+// TestAllocationBomb: a script that allocates without end is stopped by
+// the heap watchdog long before the process runs out of memory.
+func TestAllocationBomb(t *testing.T) {
+	src := `function(r){ var keep = []; for(;;) { keep.push(new Array(1 << 16).fill(1)); } }`
+	lim := Limits{Timeout: 20 * time.Second, MaxStack: 100, MaxBody: 1000, MaxHeapGrowth: 256 << 20}
+	start := time.Now()
+	_, err := Run(context.Background(), "bomb.js", []byte(src), &Request{Header: http.Header{}}, lim)
+	if !errors.Is(err, ErrMemory) {
+		t.Fatalf("allocation bomb: %v after %v", err, time.Since(start))
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("allocation bomb stopped after %v", el)
+	}
+}

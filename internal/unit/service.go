@@ -140,6 +140,9 @@ func (s *Server) serveService(w http.ResponseWriter, r *http.Request, sp *dav.Sp
 	case errors.Is(err, engine.ErrTimeout):
 		writeText(w, http.StatusServiceUnavailable, "Script TimeOut")
 		return nil
+	case errors.Is(err, engine.ErrMemory):
+		writeText(w, http.StatusServiceUnavailable, "Script Memory Limit")
+		return nil
 	case errors.As(err, &se):
 		writeText(w, http.StatusInternalServerError, se.Error())
 		return nil
