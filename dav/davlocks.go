@@ -67,8 +67,17 @@ func (q *request) tagSegs(tag string) (segs []string, ok bool) {
 }
 
 // evalIf evaluates the If header (RFC 4918 §10.4): false is 412. It
-// returns the tokens the request submits.
+// returns the tokens the request submits. The answer is computed once
+// per request: the checks that ask for it all run before any write.
 func (q *request) evalIf() ([]string, error) {
+	if !q.ifDone {
+		q.ifTokens, q.ifErr = q.evalIfHeader()
+		q.ifDone = true
+	}
+	return q.ifTokens, q.ifErr
+}
+
+func (q *request) evalIfHeader() ([]string, error) {
 	h, err := q.ifHeader()
 	if err != nil {
 		return nil, err
@@ -290,14 +299,14 @@ func (q *request) lock() error {
 	if _, err := q.preconditions(n); err != nil {
 		return err
 	}
-	if _, err := q.evalIf(); err != nil {
+	submitted, err := q.evalIf()
+	if err != nil {
 		return err
 	}
 	if n == nil {
 		if err := q.checkCapacity(res); err != nil {
 			return err
 		}
-		submitted, _ := q.evalIf()
 		if err := q.mayWrite(submitted, q.segs[:len(q.segs)-1]); err != nil {
 			return err
 		}

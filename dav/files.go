@@ -396,7 +396,7 @@ func (q *request) mkcol() error {
 	if len(q.segs) == 0 {
 		return perr.New("PR405-DV-0001")
 	}
-	res, err := q.t.resolve(q.ctx, q.segs)
+	res, err := q.resolveSelf()
 	if err != nil {
 		return err
 	}

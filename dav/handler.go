@@ -157,6 +157,23 @@ type request struct {
 	slash bool
 	// raw is the escaped path below the box root, as requested.
 	raw string
+	// self and selfErr memoise the resolution of segs (see resolveSelf).
+	self    *resolution
+	selfErr error
+	// ifDone, ifTokens and ifErr memoise the If header's evaluation.
+	ifDone   bool
+	ifTokens []string
+	ifErr    error
+}
+
+// resolveSelf resolves the request path once per request: the handover
+// check in ServeBox and the method handler share the answer, which
+// holds until the handler writes.
+func (q *request) resolveSelf() (*resolution, error) {
+	if q.self == nil && q.selfErr == nil {
+		q.self, q.selfErr = q.t.resolve(q.ctx, q.segs)
+	}
+	return q.self, q.selfErr
 }
 
 // ServeBox serves r, addressed to path (escaped, relative to the box
@@ -305,7 +322,7 @@ func (q *request) preconditions(n *node) (notModified bool, err error) {
 // resolveTarget resolves the request path; a path that leads inside a
 // special collection or below a file answers as Personium does.
 func (q *request) resolveTarget() (*resolution, error) {
-	res, err := q.t.resolve(q.ctx, q.segs)
+	res, err := q.resolveSelf()
 	if err != nil {
 		return nil, err
 	}
@@ -351,7 +368,7 @@ func (q *request) handsOver(n *node) bool {
 // specialTarget hands the request over when the path leads inside an
 // OData collection, or is a GET/HEAD/POST of the collection itself.
 func (q *request) specialTarget() (bool, error) {
-	res, err := q.t.resolve(q.ctx, q.segs)
+	res, err := q.resolveSelf()
 	if err != nil {
 		return false, err
 	}
