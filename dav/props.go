@@ -109,7 +109,7 @@ func (q *request) propResponse(segs []string, n *node, chain []*acl.ACL, inherit
 	href := q.href(segs, n.isCol())
 	props := q.liveProps(segs, n, chain, inherited, locks)
 	props = append(props, n.props()...)
-	return selectProps(href, props, req)
+	return SelectProps(href, props, req)
 }
 
 // liveProps returns the live properties of n.
@@ -131,14 +131,14 @@ func (q *request) liveProps(segs []string, n *node, chain []*acl.ACL, inherited 
 	if q.box.Access.Check(q.ctx, chain, acl.ReadACL) == nil {
 		props = append(props, ACLProperty(n.body.ACL, q.box.RoleBase, inherited))
 	}
-	props = append(props, privilegeSet(q.box.Access.Privileges(q.ctx, chain)))
+	props = append(props, PrivilegeSet(q.box.Access.Privileges(q.ctx, chain)))
 	return props
 }
 
-// selectProps selects what a PROPFIND asked for: everything (allprop,
+// SelectProps selects what a PROPFIND asked for: everything (allprop,
 // with include), names only (propname), or the named properties, with
 // 404 for those that do not exist.
-func selectProps(href string, props []Property, req *PropfindRequest) Response {
+func SelectProps(href string, props []Property, req *PropfindRequest) Response {
 	switch {
 	case req.PropName:
 		names := make([]Property, len(props))
@@ -211,8 +211,8 @@ func aceXML(a *acl.ACL, base, from string) string {
 	return inner
 }
 
-// privilegeSet is DAV:current-user-privilege-set (RFC 3744 §5.4).
-func privilegeSet(privs []pds.Privilege) Property {
+// PrivilegeSet is DAV:current-user-privilege-set (RFC 3744 §5.4).
+func PrivilegeSet(privs []pds.Privilege) Property {
 	var b strings.Builder
 	for _, p := range privs {
 		prefix := "D"
@@ -307,13 +307,19 @@ func indexProp(props []Property, n xml.Name) int {
 }
 
 func (q *request) writeMultistatus(rs []Response) error {
+	return ServeMultistatus(q.w, rs)
+}
+
+// ServeMultistatus answers 207 with rs. The body is rendered before
+// anything is sent, so an error leaves w untouched for an error reply.
+func ServeMultistatus(w http.ResponseWriter, rs []Response) error {
 	var b bytes.Buffer
 	if err := WriteMultistatus(&b, rs); err != nil {
 		return err
 	}
-	q.w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	q.w.WriteHeader(http.StatusMultiStatus)
-	_, _ = q.w.Write(b.Bytes())
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(http.StatusMultiStatus)
+	_, _ = w.Write(b.Bytes())
 	return nil
 }
 

@@ -1,10 +1,8 @@
 package unit
 
 import (
-	"bytes"
 	"encoding/xml"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/personium-go/personium/acl"
@@ -15,12 +13,7 @@ import (
 	"github.com/personium-go/personium/odata"
 )
 
-var (
-	propCellStatus = xml.Name{Space: acl.NSPersonium, Local: "cellstatus"}
-	propCUPS       = xml.Name{Space: acl.NSDAV, Local: "current-user-privilege-set"}
-	xmlBase        = xml.Name{Space: "http://www.w3.org/XML/1998/namespace", Local: "base"}
-	attrSchemaAuth = xml.Name{Space: acl.NSPersonium, Local: "requireSchemaAuthz"}
-)
+var propCellStatus = xml.Name{Space: acl.NSPersonium, Local: "cellstatus"}
 
 // propfindCell answers PROPFIND {cell} (privilege propfind): the cell's
 // live and dead properties, its ACL for callers with acl-read, the
@@ -60,14 +53,14 @@ func (s *Server) propfindCell(w http.ResponseWriter, r *http.Request, c *cell.Ce
 				perr.Write(w, r, err)
 				return
 			}
-			props = append(props, aclProperty(a, s.cellURL(c)+"__role/__/"))
+			props = append(props, dav.ACLProperty(a, s.cellURL(c)+"__role/__/", nil))
 		}
 		privs, err := z.CellPrivilegeSet(ctx, p, c)
 		if err != nil {
 			perr.Write(w, r, err)
 			return
 		}
-		props = append(props, privilegeSetProperty(privs))
+		props = append(props, dav.PrivilegeSet(privs))
 	}
 	dead, err := s.cfg.Cells.CellProps(ctx, c)
 	if err != nil {
@@ -75,7 +68,7 @@ func (s *Server) propfindCell(w http.ResponseWriter, r *http.Request, c *cell.Ce
 		return
 	}
 	props = append(props, dead...)
-	rs := []dav.Response{propResponse(s.cellURL(c), props, req)}
+	rs := []dav.Response{dav.SelectProps(s.cellURL(c), props, req)}
 	if depth == "1" {
 		boxes, _, err := s.cfg.Cells.CtlProvider(c).List(ctx, s.cfg.Cells.CellSchema().Type("Box"), &odata.ListRequest{Limit: -1})
 		if err != nil {
@@ -89,87 +82,16 @@ func (s *Server) propfindCell(w http.ResponseWriter, r *http.Request, c *cell.Ce
 				dav.TextProperty(dav.PropGetLastModified, dav.LiveDate(time.UnixMilli(b.Updated))),
 				dav.ResourceTypeProp(xml.Name{Space: acl.NSDAV, Local: "collection"}),
 			}
-			rs = append(rs, propResponse(s.cellURL(c)+b.Props["Name"].(string)+"/", bp, req))
+			rs = append(rs, dav.SelectProps(s.cellURL(c)+b.Props["Name"].(string)+"/", bp, req))
 		}
 	}
 	writeMultistatus(w, r, rs)
 }
 
-// propResponse selects what a PROPFIND asked for: everything (allprop),
-// names only (propname), or the named properties, with 404 for the ones
-// that do not exist.
-func propResponse(href string, props []dav.Property, req *dav.PropfindRequest) dav.Response {
-	switch {
-	case req.PropName:
-		names := make([]dav.Property, len(props))
-		for i, p := range props {
-			names[i] = dav.Property{Name: p.Name}
-		}
-		return dav.Response{Href: href, Propstats: []dav.Propstat{{Props: names, Status: http.StatusOK}}}
-	case len(req.Prop) > 0:
-		var found, missing []dav.Property
-		for _, n := range req.Prop {
-			hit := false
-			for _, p := range props {
-				if p.Name == n {
-					found, hit = append(found, p), true
-				}
-			}
-			if !hit {
-				missing = append(missing, dav.Property{Name: n})
-			}
-		}
-		var ps []dav.Propstat
-		if len(found) > 0 {
-			ps = append(ps, dav.Propstat{Props: found, Status: http.StatusOK})
-		}
-		if len(missing) > 0 {
-			ps = append(ps, dav.Propstat{Props: missing, Status: http.StatusNotFound})
-		}
-		return dav.Response{Href: href, Propstats: ps}
-	}
-	return dav.Response{Href: href, Propstats: []dav.Propstat{{Props: props, Status: http.StatusOK}}}
-}
-
 func writeMultistatus(w http.ResponseWriter, r *http.Request, rs []dav.Response) {
-	var b bytes.Buffer
-	if err := dav.WriteMultistatus(&b, rs); err != nil {
+	if err := dav.ServeMultistatus(w, rs); err != nil {
 		perr.Write(w, r, err)
-		return
 	}
-	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	w.WriteHeader(http.StatusMultiStatus)
-	_, _ = w.Write(b.Bytes())
-}
-
-// aclProperty renders an ACL as the DAV:acl property Personium shows:
-// xml:base (and p:requireSchemaAuthz) on the element, the ACEs inside,
-// each declaring the namespaces it uses so the value stands alone.
-func aclProperty(a *acl.ACL, base string) dav.Property {
-	full := string(a.Marshal(base))
-	inner := ""
-	if i, j := strings.IndexByte(full, '>'), strings.LastIndex(full, "</D:acl>"); i >= 0 && j > i && !strings.HasSuffix(full[:i], "/") {
-		inner = full[i+1 : j]
-	}
-	inner = strings.ReplaceAll(inner, "<D:ace>", `<D:ace xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">`)
-	p := dav.Property{Name: dav.PropACL, InnerXML: []byte(inner), Attr: []xml.Attr{{Name: xmlBase, Value: base}}}
-	if a.SchemaAuthz != acl.SchemaAuthzUnset {
-		p.Attr = append(p.Attr, xml.Attr{Name: attrSchemaAuth, Value: string(a.SchemaAuthz)})
-	}
-	return p
-}
-
-// privilegeSetProperty is DAV:current-user-privilege-set (RFC 3744 §5.4).
-func privilegeSetProperty(privs []pds.Privilege) dav.Property {
-	var b strings.Builder
-	for _, p := range privs {
-		ns, prefix := acl.Namespace(p), "D"
-		if ns == acl.NSPersonium {
-			prefix = "p"
-		}
-		b.WriteString(`<D:privilege xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><` + prefix + ":" + string(p) + "/></D:privilege>")
-	}
-	return dav.Property{Name: propCUPS, InnerXML: []byte(b.String())}
 }
 
 // proppatchCell answers PROPPATCH {cell}: dead properties of the cell,
