@@ -41,14 +41,39 @@ type nodeBody struct {
 	Size  int64        `json:"size,omitempty"` // files: length in bytes
 	Ref   string       `json:"ref,omitempty"`  // files: Swarm reference in hex (with the key when encrypted)
 	ACL   *acl.ACL     `json:"acl,omitempty"`
-	Props []storedProp `json:"props,omitempty"`
+	Props []StoredProp `json:"props,omitempty"`
 }
 
-type storedProp struct {
+// StoredProp is a dead property as documents store it (JSON).
+type StoredProp struct {
 	Space string     `json:"s"`
 	Local string     `json:"l"`
 	XML   string     `json:"x"`
 	Attr  []xml.Attr `json:"a,omitempty"`
+}
+
+// StoreProps converts ps to their stored form; together they may hold
+// at most MaxDeadPropBytes.
+func StoreProps(ps []Property) ([]StoredProp, error) {
+	total := 0
+	out := make([]StoredProp, len(ps))
+	for i, p := range ps {
+		total += len(p.InnerXML) + len(p.Name.Space) + len(p.Name.Local)
+		out[i] = StoredProp{Space: p.Name.Space, Local: p.Name.Local, XML: string(p.InnerXML), Attr: p.Attr}
+	}
+	if total > MaxDeadPropBytes {
+		return nil, perr.New(codeContent).WithCause(errTooManyProps)
+	}
+	return out, nil
+}
+
+// LoadProps converts stored properties back.
+func LoadProps(ss []StoredProp) []Property {
+	out := make([]Property, len(ss))
+	for i, s := range ss {
+		out[i] = Property{Name: xml.Name{Space: s.Space, Local: s.Local}, InnerXML: []byte(s.XML), Attr: s.Attr}
+	}
+	return out
 }
 
 // node is one resource as loaded from the store.
@@ -68,24 +93,14 @@ func (n *node) special() bool {
 	return n.body.Type == string(CollectionOData) || n.body.Type == string(CollectionService) || n.body.Type == string(CollectionStream)
 }
 
-func (n *node) props() []Property {
-	out := make([]Property, len(n.body.Props))
-	for i, s := range n.body.Props {
-		out[i] = Property{Name: xml.Name{Space: s.Space, Local: s.Local}, InnerXML: []byte(s.XML), Attr: s.Attr}
-	}
-	return out
-}
+func (n *node) props() []Property { return LoadProps(n.body.Props) }
 
 func (n *node) setProps(ps []Property) error {
-	total := 0
-	n.body.Props = make([]storedProp, len(ps))
-	for i, p := range ps {
-		total += len(p.InnerXML) + len(p.Name.Space) + len(p.Name.Local)
-		n.body.Props[i] = storedProp{Space: p.Name.Space, Local: p.Name.Local, XML: string(p.InnerXML), Attr: p.Attr}
+	stored, err := StoreProps(ps)
+	if err != nil {
+		return err
 	}
-	if total > MaxDeadPropBytes {
-		return perr.New(codeContent).WithCause(errTooManyProps)
-	}
+	n.body.Props = stored
 	return nil
 }
 

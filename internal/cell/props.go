@@ -19,13 +19,6 @@ const (
 	cellPropsKey  = "props"
 )
 
-type storedProp struct {
-	Space string     `json:"s"`
-	Local string     `json:"l"`
-	XML   string     `json:"x"`
-	Attr  []xml.Attr `json:"a,omitempty"`
-}
-
 // CellProps returns the dead properties of cell c, in the order they were set.
 func (m *Manager) CellProps(ctx context.Context, c *Cell) ([]dav.Property, error) {
 	props, _, err := m.cellProps(ctx, c)
@@ -40,15 +33,11 @@ func (m *Manager) cellProps(ctx context.Context, c *Cell) ([]dav.Property, *meta
 	if err != nil {
 		return nil, nil, err
 	}
-	var stored struct{ Props []storedProp }
+	var stored struct{ Props []dav.StoredProp }
 	if err := json.Unmarshal(d.Body, &stored); err != nil {
 		return nil, nil, perr.Errorf(perr.Internal, "cell: corrupt properties of %s: %v", c.Name, err)
 	}
-	props := make([]dav.Property, len(stored.Props))
-	for i, s := range stored.Props {
-		props[i] = dav.Property{Name: xml.Name{Space: s.Space, Local: s.Local}, InnerXML: []byte(s.XML), Attr: s.Attr}
-	}
-	return props, d, nil
+	return dav.LoadProps(stored.Props), d, nil
 }
 
 // PatchCellProps applies PROPPATCH operations to the dead properties of
@@ -59,12 +48,11 @@ func (m *Manager) PatchCellProps(ctx context.Context, c *Cell, ops []dav.PatchOp
 	if err != nil {
 		return err
 	}
-	props = dav.ApplyPatch(props, ops)
-	stored := make([]storedProp, len(props))
-	for i, p := range props {
-		stored[i] = storedProp{Space: p.Name.Space, Local: p.Name.Local, XML: string(p.InnerXML), Attr: p.Attr}
+	stored, err := dav.StoreProps(dav.ApplyPatch(props, ops))
+	if err != nil {
+		return err
 	}
-	body, _ := json.Marshal(struct{ Props []storedProp }{stored})
+	body, _ := json.Marshal(struct{ Props []dav.StoredProp }{stored})
 	now := m.now().UnixMilli()
 	if cur == nil {
 		_, err = m.Store.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: m.NewID(),
