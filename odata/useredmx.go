@@ -7,21 +7,6 @@ import (
 	"sort"
 )
 
-// UserSets returns the names of the user entity sets (the EntityTypes of
-// the schema p serves), sorted.
-func UserSets(ctx context.Context, p *DocProvider) ([]string, error) {
-	ents, _, err := p.List(ctx, p.Schema.Type(SetEntityType), &ListRequest{Limit: -1})
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(ents))
-	for i, e := range ents {
-		names[i], _ = e.Props["Name"].(string)
-	}
-	sort.Strings(names)
-	return names, nil
-}
-
 // WriteUserMetadata writes GET {od}$metadata: the EDMX of the user schema
 // held by p (namespace and container UserData; open entity types keyed
 // by __id; declared properties in name order; complex types),

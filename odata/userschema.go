@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/personium-go/personium/internal/metastore"
@@ -57,8 +58,11 @@ func schemaName(field string) func(any) error {
 	}
 }
 
-// MetaSchema is the schema of {od}$metadata/ (namespace ODataSvcSchema).
-func MetaSchema() *Schema {
+// MetaSchema returns the schema of {od}$metadata/ (namespace
+// ODataSvcSchema). It is built once and shared: callers must not change it.
+var MetaSchema = sync.OnceValue(metaSchema)
+
+func metaSchema() *Schema {
 	name := func() *Property {
 		return &Property{Name: "Name", Type: EdmString, Validate: schemaName("Name")}
 	}

@@ -3,7 +3,6 @@ package unit
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"net/http"
 	"strings"
 	"time"
@@ -36,19 +35,18 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 	ctx := r.Context()
 	check := func(want pds.Privilege) error { return sp.Box.Access.Check(ctx, sp.Chain, want) }
 	provider := odata.SchemaProvider(s.cfg.Cells.Store, sp.Box.Cell, sp.Node, time.Now, s.cfg.Cells.NewID)
+	metaService := func() *odata.Service {
+		return &odata.Service{
+			Schema: odata.MetaSchema(), Provider: provider, Base: sp.URL + "$metadata/", Limits: odata.DefaultLimits,
+			Authorize: func(ctx context.Context, set string, write bool) error {
+				if write {
+					return check(acl.AlterSchema)
+				}
+				return check(acl.Read)
+			},
+		}
+	}
 	switch {
-	case sp.Path == "" || sp.Path == "/":
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return perr.New("PR405-MC-0001")
-		}
-		if err := check(acl.Read); err != nil {
-			return err
-		}
-		sets, err := odata.UserSets(ctx, provider)
-		if err != nil {
-			return err
-		}
-		return writeServiceDocument(w, r, sp.URL, sets)
 	case sp.Path == "$metadata" || (sp.Path == "$metadata/" && r.Method == http.MethodGet):
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			return perr.New("PR405-MC-0001")
@@ -57,7 +55,9 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 			return err
 		}
 		if r.URL.Query().Get("$format") == "atomsvc" || strings.Contains(r.Header.Get("Accept"), "application/atomsvc+xml") {
-			return writeServiceDocument(w, r, sp.URL+"$metadata/", odata.MetaSchema().SetNames())
+			// The schema's own sets, as the service document of $metadata/.
+			metaService().Serve(w, r, "")
+			return nil
 		}
 		var b bytes.Buffer
 		if err := odata.WriteUserMetadata(ctx, provider, &b); err != nil {
@@ -78,16 +78,7 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 				}
 			}
 		}
-		svc := &odata.Service{
-			Schema: odata.MetaSchema(), Provider: provider, Base: sp.URL + "$metadata/", Limits: odata.DefaultLimits,
-			Authorize: func(ctx context.Context, set string, write bool) error {
-				if write {
-					return check(acl.AlterSchema)
-				}
-				return check(acl.Read)
-			},
-		}
-		svc.Serve(w, r, strings.TrimPrefix(sp.Path, "$metadata/"))
+		metaService().Serve(w, r, rest)
 		return nil
 	}
 	schema, err := odata.UserDataSchema(ctx, provider)
@@ -106,35 +97,7 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 		},
 		Batch: s.cfg.Cells.Store,
 	}
-	svc.Serve(w, r, sp.Path)
-	return nil
-}
-
-// writeServiceDocument writes an OData service document listing sets:
-// JSON ({"d":{"EntitySets":[…]}}) when JSON is asked for, AtomPub XML
-// otherwise, as Personium's odata4j writers do.
-func writeServiceDocument(w http.ResponseWriter, r *http.Request, base string, sets []string) error {
-	if r.URL.Query().Get("$format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
-		if sets == nil {
-			sets = []string{}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"d": map[string]any{"EntitySets": sets}})
-		return nil
-	}
-	var b bytes.Buffer
-	b.WriteString(`<?xml version="1.0" encoding="utf-8"?><service xmlns="http://www.w3.org/2007/app" xmlns:atom="http://www.w3.org/2005/Atom" xml:base="`)
-	_ = xml.EscapeText(&b, []byte(base))
-	b.WriteString(`"><workspace><atom:title>Default</atom:title>`)
-	for _, name := range sets {
-		b.WriteString(`<collection href="`)
-		_ = xml.EscapeText(&b, []byte(name))
-		b.WriteString(`"><atom:title>`)
-		_ = xml.EscapeText(&b, []byte(name))
-		b.WriteString(`</atom:title></collection>`)
-	}
-	b.WriteString(`</workspace></service>`)
-	w.Header().Set("Content-Type", "application/xml;charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b.Bytes())
+	// GET {od} is this service's service document.
+	svc.Serve(w, r, strings.TrimPrefix(sp.Path, "/"))
 	return nil
 }
