@@ -334,13 +334,10 @@ func (s *Store) EnsureIndex(ctx context.Context, kind string, fields ...metastor
 		if strings.ContainsRune(f, 0) {
 			return perr.Errorf(perr.Invalid, "sqlite: field name %q with a NUL character", f)
 		}
+		// s.indexes knows the indexes at open and those made since; one
+		// another process made meanwhile is kept by IF NOT EXISTS.
 		name := indexName(kind, f)
-		var exists int
-		err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&exists)
-		if err != nil {
-			return mapErr("create index", err)
-		}
-		if exists > 0 {
+		if s.hasIndex(name) {
 			continue
 		}
 		ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON docs(cell, parent, %s, %s, key, id) WHERE kind = %s`,
