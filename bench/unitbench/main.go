@@ -52,6 +52,32 @@ func main() {
 }
 
 // percentiles runs f n times and returns the p50 and p99 latencies.
+// fanOut calls fn(i) for i = 0, step, 2·step, … below n, spread over
+// workers goroutines, and returns the time it took and how many calls
+// failed (the first few failures are printed).
+func fanOut(workers, n, step int, fn func(i int) error) (time.Duration, int64) {
+	var next, failed atomic.Int64
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(int64(step)) - int64(step)
+				if i >= int64(n) {
+					return
+				}
+				if err := fn(int(i)); err != nil && failed.Add(1) <= 5 {
+					fmt.Fprintln(os.Stderr, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(t0), failed.Load()
+}
+
 func percentiles(n int, f func(i int) error) (p50, p99 time.Duration, err error) {
 	lat := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
@@ -157,67 +183,34 @@ func run(bin string, n, workers, queries, entities int) error {
 	}
 
 	// Baseline, same run, same connections: GET {unit}, which touches no store.
-	var bnext atomic.Int64
-	var bwg sync.WaitGroup
-	tb := time.Now()
-	baseN := n
-	if baseN < 20000 {
-		baseN = 20000
-	}
-	for w := 0; w < workers; w++ {
-		bwg.Add(1)
-		go func() {
-			defer bwg.Done()
-			for bnext.Add(1) <= int64(baseN) {
-				if st, _, err := do("GET", "", nil); err != nil || st != 200 {
-					return
-				}
-			}
-		}()
-	}
-	bwg.Wait()
-	baseRate := float64(baseN) / time.Since(tb).Seconds()
-	fmt.Printf("baseline GET {unit}: %.0f req/s over %d keep-alive connections\n", baseRate, workers)
 	get := func(path string) error {
 		if st, b, err := do("GET", path, nil); err != nil || st != 200 {
 			return fmt.Errorf("GET %s: %d %s %v", path, st, b, err)
 		}
 		return nil
 	}
+	baseN := max(n, 20000)
+	bel, bfailed := fanOut(workers, baseN, 1, func(int) error { return get("") })
+	baseRate := float64(baseN) / bel.Seconds()
+	fmt.Printf("baseline GET {unit}: %.0f req/s over %d keep-alive connections (failed %d)\n", baseRate, workers, bfailed)
 	basep50, basep99, err := percentiles(queries, func(int) error { return get("") })
 	if err != nil {
 		return err
 	}
 	fmt.Printf("baseline GET {unit} latency: p50 %v, p99 %v\n", basep50.Round(time.Microsecond), basep99.Round(time.Microsecond))
 
-	var next, failed atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				body := fmt.Sprintf(`{"Name":"role%07d"}`, i)
-				if st, b, err := do("POST", "bench/__ctl/Role", []byte(body)); err != nil || st != 201 {
-					if failed.Add(1) < 5 {
-						fmt.Fprintf(os.Stderr, "create %d: %d %s %v\n", i, st, b, err)
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	el := time.Since(t0)
+	el, failed := fanOut(workers, n, 1, func(i int) error {
+		body := fmt.Sprintf(`{"Name":"role%07d"}`, i)
+		if st, b, err := do("POST", "bench/__ctl/Role", []byte(body)); err != nil || st != 201 {
+			return fmt.Errorf("create %d: %d %s %v", i, st, b, err)
+		}
+		return nil
+	})
 	rate := float64(n) / el.Seconds()
 	fmt.Printf("Role creates: %d in %v over %d keep-alive connections = %.0f creates/s = %.2f x baseline (failed %d)\n",
-		n, el.Round(time.Millisecond), workers, rate, rate/baseRate, failed.Load())
-	if failed.Load() > 0 {
-		return fmt.Errorf("%d creates failed", failed.Load())
+		n, el.Round(time.Millisecond), workers, rate, rate/baseRate, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d creates failed", failed)
 	}
 
 	p50, p99, err := percentiles(queries, func(i int) error {
@@ -375,61 +368,34 @@ func benchUserData(do doer, n, workers, queries int, basep50 time.Duration, pid 
 		}
 	}
 	words := []string{"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett"}
-	var next, failed atomic.Int64
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				body := fmt.Sprintf(`{"value":%d,"note":"%s %s reading %d"}`, i, words[i%10], words[(i/10)%10], i)
-				if st, _, err := do("POST", "bench/__/od/Reading", []byte(body)); err != nil || st != 201 {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	el := time.Since(t0)
+	el, failed := fanOut(workers, n, 1, func(i int) error {
+		body := fmt.Sprintf(`{"value":%d,"note":"%s %s reading %d"}`, i, words[i%10], words[(i/10)%10], i)
+		if st, b, err := do("POST", "bench/__/od/Reading", []byte(body)); err != nil || st != 201 {
+			return fmt.Errorf("create %d: %d %s %v", i, st, b, err)
+		}
+		return nil
+	})
 	fmt.Printf("OData entity creates: %d in %v over %d keep-alive connections = %.0f creates/s (failed %d)\n",
-		n, el.Round(time.Millisecond), workers, float64(n)/el.Seconds(), failed.Load())
+		n, el.Round(time.Millisecond), workers, float64(n)/el.Seconds(), failed)
 
 	// The same number again through $batch: changesets of 500 creates.
 	const perBatch = 500
-	var bnext, bfailed atomic.Int64
-	t1 := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				first := bnext.Add(perBatch) - perBatch
-				if first >= int64(n) {
-					return
-				}
-				var b bytes.Buffer
-				b.WriteString("--batch_b\r\nContent-Type: multipart/mixed; boundary=changeset_b\r\n\r\n")
-				for i := first; i < min(first+perBatch, int64(n)); i++ {
-					fmt.Fprintf(&b, "--changeset_b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"+
-						"POST Reading HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"value\":%d,\"note\":\"batch %s\"}\r\n", int64(n)+i, words[i%10])
-				}
-				b.WriteString("--changeset_b--\r\n\r\n--batch_b--\r\n")
-				st, body, err := do("POST", "bench/__/od/$batch", b.Bytes())
-				if err != nil || st != 202 || bytes.Contains(body, []byte("HTTP/1.1 4")) {
-					bfailed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	el = time.Since(t1)
+	el, bfailed := fanOut(workers, n, perBatch, func(first int) error {
+		var b bytes.Buffer
+		b.WriteString("--batch_b\r\nContent-Type: multipart/mixed; boundary=changeset_b\r\n\r\n")
+		for i := first; i < min(first+perBatch, n); i++ {
+			fmt.Fprintf(&b, "--changeset_b\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n"+
+				"POST Reading HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"value\":%d,\"note\":\"batch %s\"}\r\n", n+i, words[i%10])
+		}
+		b.WriteString("--changeset_b--\r\n\r\n--batch_b--\r\n")
+		st, body, err := do("POST", "bench/__/od/$batch", b.Bytes())
+		if err != nil || st != 202 || bytes.Contains(body, []byte("HTTP/1.1 4")) {
+			return fmt.Errorf("$batch from %d: %d %v", first, st, err)
+		}
+		return nil
+	})
 	fmt.Printf("OData entity creates by $batch (changesets of %d): %d in %v = %.0f entities/s (failed batches %d)\n",
-		perBatch, n, el.Round(time.Millisecond), float64(n)/el.Seconds(), bfailed.Load())
+		perBatch, n, el.Round(time.Millisecond), float64(n)/el.Seconds(), bfailed)
 	n *= 2
 	for _, q := range []struct{ name, path func(i int) string }{
 		{func(int) string { return "$filter=value eq …" }, func(i int) string {
