@@ -160,6 +160,11 @@ func (us *userSchema) checkEntityType(ctx context.Context, old, e *Entity) error
 	if len(ents) >= MaxEntityTypes {
 		return perr.New("PR400-OD-0033")
 	}
+	// The type's data gets a full-text index for q (its kind is new: if
+	// the create fails after this, the index stays empty).
+	if ix, ok := us.p.Store.(metastore.Indexer); ok {
+		return ix.EnsureIndex(ctx, userKindPrefix+e.ID, metastore.FieldText)
+	}
 	return nil
 }
 

@@ -1,7 +1,7 @@
 // Command unitbench measures a personium unit over HTTP, as a client:
 //
 //   - cold start: from exec of `personium serve` to the first answer of GET {unit};
-//   - idle RSS of the server process after start-up (Linux /proc);
+//   - idle RSS of the server process after start-up (Linux /proc, anonymous memory);
 //   - Role creates per second over keep-alive connections;
 //   - a filtered, ordered list over N roles in one set: p50 and p99 latency.
 //
@@ -106,7 +106,9 @@ func rssKiB(pid int) int64 {
 		return -1
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		// RssAnon: the process's own memory, without the pages of the
+		// database file SQLite maps (shared with the page cache).
+		if strings.HasPrefix(line, "RssAnon:") {
 			f := strings.Fields(line)
 			if len(f) >= 2 {
 				v, _ := strconv.ParseInt(f[1], 10, 64)
@@ -135,6 +137,9 @@ func run(bin string, n, workers, queries, entities int) error {
 	start := time.Now()
 	cmd := exec.Command(bin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port),
 		"--data", filepath.Join(data, "d"), "--master-token", token, "--log-level", "warn")
+	if extra := os.Getenv("UNITBENCH_SERVE_ARGS"); extra != "" {
+		cmd.Args = append(cmd.Args, strings.Fields(extra)...)
+	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err
@@ -160,7 +165,7 @@ func run(bin string, n, workers, queries, entities int) error {
 	time.Sleep(500 * time.Millisecond)
 	idle := rssKiB(cmd.Process.Pid)
 	fmt.Printf("cold start to first answer: %v\n", cold.Round(time.Millisecond))
-	fmt.Printf("idle RSS: %.1f MB\n", float64(idle)/1024)
+	fmt.Printf("idle RSS (anonymous): %.1f MB\n", float64(idle)/1024)
 
 	masterHeader = "Bearer " + token
 	do := func(method, path string, body []byte) (int, []byte, error) {
@@ -240,7 +245,7 @@ func run(bin string, n, workers, queries, entities int) error {
 			return err
 		}
 	}
-	fmt.Printf("RSS after the run: %.1f MB\n", float64(rssKiB(cmd.Process.Pid))/1024)
+	fmt.Printf("RSS (anonymous) after the run: %.1f MB\n", float64(rssKiB(cmd.Process.Pid))/1024)
 	return nil
 }
 
@@ -436,7 +441,7 @@ func benchUserData(do doer, n, workers, queries int, basep50 time.Duration, pid 
 		pages++
 		peak = max(peak, rssKiB(pid))
 	}
-	fmt.Printf("OData listing %d pages of 1000 in %v: server RSS %.1f MB before, peak %.1f MB\n",
+	fmt.Printf("OData listing %d pages of 1000 in %v: server RSS (anonymous) %.1f MB before, peak %.1f MB\n",
 		pages, time.Since(t2).Round(time.Millisecond), float64(before)/1024, float64(peak)/1024)
 	return nil
 }

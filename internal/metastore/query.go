@@ -33,6 +33,11 @@ const (
 	FieldUpdated   Field = "@updated"   // Unix ms
 )
 
+// FieldText, given to Indexer.EnsureIndex, asks for a full-text index of
+// the kind's documents, so that Query.Text need not scan them. It is not
+// a field of documents and cannot be filtered or ordered on.
+const FieldText Field = "@text"
+
 // Value is a literal in a filter: nil, string, int64, float64 or bool.
 // (Dates are compared as Unix milliseconds, int64.)
 type Value = any

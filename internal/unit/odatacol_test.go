@@ -248,7 +248,7 @@ func TestUserDataIndexes(t *testing.T) {
 	e.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"Reading"}`)
 	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"value","_EntityType.Name":"Reading","Type":"Edm.Int32"}`)
 	for i := 0; i < 300; i++ {
-		e.must(201, "POST", "c/__/od/Reading", `{"value":`+itoa(i)+`}`)
+		e.must(201, "POST", "c/__/od/Reading", `{"value":`+itoa(i)+`,"note":"reading number n`+itoa(i)+`x"}`)
 	}
 	ctx := context.Background()
 	c, _ := e.cells.Get(ctx, "c")
@@ -277,6 +277,18 @@ func TestUserDataIndexes(t *testing.T) {
 	}
 	if r := e.must(200, "GET", "c/__/od/Reading?$filter=value+eq+42&$inlinecount=allpages", ""); !strings.Contains(string(r.body), `"__count":"1"`) {
 		t.Errorf("filtered: %s", r.body)
+	}
+	if r := e.must(200, "GET", "c/__/od/Reading?q=NUMBER+N142X&$inlinecount=allpages", ""); !strings.Contains(string(r.body), `"__count":"1"`) {
+		t.Errorf("q: %s", r.body)
+	}
+	// q searches the type's full-text index, not every entity.
+	plan, err := ex.Explain(ctx, &metastore.Query{Kind: "UD." + ets.Docs[0].ID, Cell: c.ID,
+		Parent: ets.Docs[0].Parent + "/data", Text: "words 42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if joined := strings.Join(plan, " | "); !strings.Contains(joined, "docs_text") {
+		t.Errorf("q: plan %s", joined)
 	}
 }
 

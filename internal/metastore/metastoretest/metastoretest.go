@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) metastore.Store) {
 		{"Paging", testPaging},
 		{"Scope", testScope},
 		{"Text", testText},
+		{"TextIndexed", testTextIndexed},
 		{"ConcurrentCreates", testConcurrentCreates},
 		{"ConditionalRace", testConditionalRace},
 		{"DeleteCell", testDeleteCell},

@@ -1,6 +1,7 @@
 package metastoretest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -210,13 +211,65 @@ func testScope(t *testing.T, s metastore.Store) {
 
 // testText: full-text search; every word must occur, case-insensitively,
 // as a substring of a string, number or boolean member.
-func testText(t *testing.T, s metastore.Store) {
+func testText(t *testing.T, s metastore.Store) { checkText(t, s, "T", false) }
+
+// testTextIndexed: the same with a full-text index (metastore.FieldText)
+// asked for before some documents were written and after others, where
+// the backend is an Indexer; and the index follows updates, deletes, kind
+// changes and DeleteCell.
+func testTextIndexed(t *testing.T, s metastore.Store) {
+	ix, ok := s.(metastore.Indexer)
+	if !ok {
+		t.Skip("not an Indexer")
+	}
+	checkText(t, s, "TI", true)
+	mustCreate(t, s, mkdoc("m1", "TM", "c", "", "m1", `{"title":"moved \"quoted\" text"}`))
+	if err := ix.EnsureIndex(context.Background(), "TM", metastore.FieldText); err != nil {
+		t.Fatal(err)
+	}
+	q := func(kind, cell, text string) []metastore.Doc {
+		return mustQuery(t, s, &metastore.Query{Kind: kind, Cell: cell, Text: text, Limit: -1}).Docs
+	}
+	wantSet(t, "quoted word", q("TM", "c", `"quoted"`), ids("m1"))
+	// A document moved from an indexed kind to another kind and back.
+	mustApply(t, s, update(mkdoc("m1", "TX", "c", "", "m1", `{"title":"elsewhere now"}`), 1))
+	wantSet(t, "moved out", q("TM", "c", "moved"), nil)
+	wantSet(t, "found in its new kind", q("TX", "c", "elsewhere"), ids("m1"))
+	mustApply(t, s, update(mkdoc("m1", "TM", "c", "", "m1", `{"title":"back again"}`), 2))
+	wantSet(t, "moved back", q("TM", "c", "again"), ids("m1"))
+	wantSet(t, "old text gone", q("TM", "c", "elsewhere"), nil)
+	// Deleted documents are not found; their replacements are.
+	mustApply(t, s, del("m1", 0))
+	wantSet(t, "deleted", q("TM", "c", "again"), nil)
+	mustCreate(t, s, mkdoc("m2", "TM", "c", "", "m2", `{"title":"again and again"}`),
+		mkdoc("m3", "TM", "gone", "", "m3", `{"title":"again in a cell to delete"}`))
+	wantSet(t, "replacement", q("TM", "c", "again"), ids("m2"))
+	if _, err := s.DeleteCell(context.Background(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	wantSet(t, "deleted cell", q("TM", "gone", "again"), nil)
+	mustCreate(t, s, mkdoc("m3", "TM", "gone", "", "m3", `{"title":"a new life"}`))
+	wantSet(t, "recreated", q("TM", "gone", "life"), ids("m3"))
+	wantSet(t, "recreated, old text", q("TM", "gone", "again"), nil)
+}
+
+func checkText(t *testing.T, s metastore.Store, kind string, index bool) {
+	ensure := func() {
+		if index {
+			if err := s.(metastore.Indexer).EnsureIndex(context.Background(), kind, metastore.FieldText); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	mustCreate(t, s,
-		mkdoc("t1", "T", "c", "", "t1", `{"title":"Tokyo Tower","city":"東京都","height":333,"open":true}`),
-		mkdoc("t2", "T", "c", "", "t2", `{"title":"Osaka Castle","city":"大阪市","height":55.6,"open":false}`),
-		mkdoc("t3", "T", "c", "", "t3", `{"name":"École Normale","note":"TOKYO branch","n":null}`),
-		mkdoc("t4", "T", "c", "", "t4", `{}`),
-		mkdoc("o1", "T", "other", "", "o1", `{"title":"Tokyo"}`))
+		mkdoc("t1"+kind, kind, "c", "", "t1", `{"title":"Tokyo Tower","city":"東京都","height":333,"open":true}`),
+		mkdoc("t2"+kind, kind, "c", "", "t2", `{"title":"Osaka Castle","city":"大阪市","height":55.6,"open":false}`))
+	ensure() // the documents so far are indexed now, the others as they come
+	mustCreate(t, s,
+		mkdoc("t3"+kind, kind, "c", "", "t3", `{"name":"École Normale","note":"TOKYO branch","n":null}`),
+		mkdoc("t4"+kind, kind, "c", "", "t4", `{}`),
+		mkdoc("o1"+kind, kind, "other", "", "o1", `{"title":"Tokyo"}`))
+	ensure() // again: nothing changes
 	for _, tc := range []struct {
 		text   string
 		filter metastore.Expr
@@ -229,6 +282,7 @@ func testText(t *testing.T, s metastore.Store) {
 		{"tower castle", nil, ""},
 		{"東京", nil, "t1"},
 		{"京都", nil, "t1"},
+		{"東京都", nil, "t1"},
 		{"大阪 osaka", nil, "t2"},
 		{"333", nil, "t1"},
 		{"33", nil, "t1"},
@@ -236,23 +290,32 @@ func testText(t *testing.T, s metastore.Store) {
 		{"true", nil, "t1"},
 		{"école", nil, "t3"},
 		{"ÉCOLE normale", nil, "t3"},
-		{"title", nil, ""}, // member names are not searched
+		{"ormal", nil, "t3"},
+		{"towe", nil, "t1"},
+		{"towerx", nil, ""},
+		{"okyotow", nil, ""}, // not across members or words
+		{"title", nil, ""},   // member names are not searched
 		{"null", nil, ""},
+		{`"tokyo"`, nil, ""},
 		{"", nil, "t1 t2 t3 t4"},
 		{"a", eq("open", false), "t2"},
 		{"tokyo", metastore.Prefix{Field: "title", Value: "Tokyo"}, "t1"},
 	} {
-		res := mustQuery(t, s, &metastore.Query{Kind: "T", Cell: "c", Text: tc.text, Filter: tc.filter,
+		res := mustQuery(t, s, &metastore.Query{Kind: kind, Cell: "c", Text: tc.text, Filter: tc.filter,
 			Limit: -1, Count: true})
-		wantSet(t, fmt.Sprintf("text %q", tc.text), res.Docs, ids(tc.want))
-		if res.Count != int64(len(ids(tc.want))) {
-			t.Errorf("text %q: Count %d, want %d", tc.text, res.Count, len(ids(tc.want)))
+		var want []string
+		for _, id := range ids(tc.want) {
+			want = append(want, id+kind)
+		}
+		wantSet(t, fmt.Sprintf("text %q", tc.text), res.Docs, want)
+		if res.Count != int64(len(want)) {
+			t.Errorf("text %q: Count %d, want %d", tc.text, res.Count, len(want))
 		}
 	}
 	// Updates are searched by their new text only.
-	mustApply(t, s, update(mkdoc("t1", "T", "c", "", "t1", `{"title":"Skytree"}`), 1))
-	res := mustQuery(t, s, &metastore.Query{Kind: "T", Cell: "c", Text: "tower", Limit: -1})
+	mustApply(t, s, update(mkdoc("t1"+kind, kind, "c", "", "t1", `{"title":"Skytree"}`), 1))
+	res := mustQuery(t, s, &metastore.Query{Kind: kind, Cell: "c", Text: "tower", Limit: -1})
 	wantSet(t, "old text after update", res.Docs, nil)
-	res = mustQuery(t, s, &metastore.Query{Kind: "T", Cell: "c", Text: "SKY", Limit: -1})
-	wantSet(t, "new text after update", res.Docs, ids("t1"))
+	res = mustQuery(t, s, &metastore.Query{Kind: kind, Cell: "c", Text: "SKY", Limit: -1})
+	wantSet(t, "new text after update", res.Docs, []string{"t1" + kind})
 }

@@ -43,7 +43,7 @@ func (s *Store) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc
 	}
 	defer tx.Rollback() // no-op after Commit
 
-	var stmts [4]*sql.Stmt // tx-bound insert, update, del, version; made on first use
+	var stmts [6]*sql.Stmt // tx-bound insert, update, del, version, current, textPending; made on first use
 	stmt := func(i int, st *sql.Stmt) *sql.Stmt {
 		if stmts[i] == nil {
 			stmts[i] = tx.StmtContext(ctx, st)
@@ -51,25 +51,57 @@ func (s *Store) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc
 		return stmts[i]
 	}
 
+	// Writes of documents of text kinds are marked for the full-text
+	// indexer (see indexText), in the same transaction.
+	s.indexMu.RLock()
+	textKinds := s.textKinds
+	s.indexMu.RUnlock()
+	marked := 0
+	mark := func(rowid int64) error {
+		marked++
+		_, err := stmt(5, s.textPending).ExecContext(ctx, rowid)
+		return err
+	}
 	out := make([]metastore.Doc, len(ops))
 	for i, op := range ops {
 		p := prep[i]
 		d := op.Doc
 		d.Body = p.body
+		var rowid int64
 		switch op.Type {
 		case metastore.Create:
-			_, err = stmt(0, s.insert).ExecContext(ctx, d.ID, d.Kind, d.Cell, d.Parent, d.Key,
+			var res sql.Result
+			res, err = stmt(0, s.insert).ExecContext(ctx, d.ID, d.Kind, d.Cell, d.Parent, d.Key,
 				p.bodyText, d.Published, d.Updated, p.search)
+			if err == nil {
+				rowid, err = res.LastInsertId()
+			}
 			d.Version = 1
 		case metastore.Update:
+			oldIndexed := false
+			if len(textKinds) > 0 {
+				var oldKind string
+				if err := stmt(4, s.current).QueryRowContext(ctx, d.ID).Scan(&rowid, &oldKind); err == nil {
+					oldIndexed = textKinds[oldKind]
+				}
+			}
 			err = stmt(1, s.update).QueryRowContext(ctx, d.Kind, d.Cell, d.Parent, d.Key, p.bodyText,
-				d.Updated, p.search, d.ID, op.IfVersion).Scan(&d.Version, &d.Published)
+				d.Updated, p.search, d.ID, op.IfVersion).Scan(&d.Version, &d.Published, &rowid)
+			if err == nil && oldIndexed && !textKinds[d.Kind] {
+				err = mark(rowid)
+			}
 		case metastore.Delete:
 			var old *metastore.Doc
-			old, err = scanDoc(stmt(2, s.del).QueryRowContext(ctx, d.ID, op.IfVersion))
+			old, rowid, err = scanDeleted(stmt(2, s.del).QueryRowContext(ctx, d.ID, op.IfVersion))
 			if old != nil {
 				d = *old
+				if textKinds[d.Kind] {
+					err = mark(rowid)
+				}
 			}
+		}
+		if err == nil && op.Type != metastore.Delete && textKinds[d.Kind] {
+			err = mark(rowid)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			// Update and Delete match nothing: tell a missing document
@@ -90,7 +122,22 @@ func (s *Store) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc
 		return nil, mapErr("commit", err)
 	}
 	s.wrote(ctx, len(ops))
+	if marked > 0 {
+		s.pending.Add(int64(marked))
+	}
 	return out, nil
+}
+
+// scanDeleted reads the row a delete returned: docColumns and rowid.
+func scanDeleted(row *sql.Row) (*metastore.Doc, int64, error) {
+	var d metastore.Doc
+	var body []byte
+	var rowid int64
+	if err := row.Scan(&d.ID, &d.Kind, &d.Cell, &d.Parent, &d.Key, &body, &d.Version, &d.Published, &d.Updated, &rowid); err != nil {
+		return nil, 0, err
+	}
+	d.Body = body
+	return &d, rowid, nil
 }
 
 // opErr names the failing op in err, keeping its Kind.

@@ -77,7 +77,7 @@ func load(b *testing.B, n int) *Store {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := s.EnsureIndex(ctx, "Person", "Name", "City"); err != nil {
+	if err := s.EnsureIndex(ctx, "Person", "Name", "City", metastore.FieldText); err != nil {
 		b.Fatal(err)
 	}
 	perm := rand.New(rand.NewPCG(1, 2)).Perm(n)
@@ -93,6 +93,13 @@ func load(b *testing.B, n int) *Store {
 		}
 		if _, err := s.Apply(ctx, ops...); err != nil {
 			b.Fatal(err)
+		}
+	}
+	for { // the full-text index brought up to date, as the indexer would
+		if n, err := s.indexText(ctx); err != nil {
+			b.Fatal(err)
+		} else if n == 0 {
+			break
 		}
 	}
 	b.Logf("loaded %d documents in %v (batches of %d)", n, time.Since(start).Round(time.Millisecond), batch)
@@ -126,6 +133,8 @@ func BenchmarkQuery100k(b *testing.B) {
 		{"countEq", metastore.Query{Filter: metastore.Cmp{Field: "City", Op: metastore.Eq, Value: "city07"}, Count: true}, 0},
 		{"unindexedEq+limit25", metastore.Query{Filter: metastore.Cmp{Field: "Age", Op: metastore.Eq, Value: int64(30)}, Limit: 25}, 25},
 		{"text+limit25", metastore.Query{Text: "person4242@", Limit: 25}, 1},
+		{"textCommon+limit25", metastore.Query{Text: "lorem elit", Limit: 25}, 25},
+		{"textNone", metastore.Query{Text: "ipsum 1234567", Limit: 25}, 0},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			q := bc.q

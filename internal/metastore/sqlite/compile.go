@@ -20,18 +20,48 @@ import (
 // Errors: Invalid for a malformed query (no kind without AnyKind, an
 // unknown column field, an unsupported literal type, an unknown Expr).
 func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Result, error) {
-	sel, count, args, err := compileQuery(q)
+	drive, countDrive := s.textPlan(ctx, q)
+	sel, count, args, err := compileQuery(q, drive)
 	if err != nil {
 		return nil, err
 	}
+	countArgs := args
+	if countDrive && !drive && q.Count {
+		if _, count, countArgs, err = compileQuery(q, true); err != nil {
+			return nil, err
+		}
+	}
 	if hint := s.indexHint(q); hint != "" {
 		hs, hc := withIndex(sel, hint), withIndex(count, hint)
-		res, err := s.query(ctx, q, hs, hc, args)
+		res, err := s.query(ctx, q, hs, args, hc, countArgs)
 		if err == nil || !strings.Contains(err.Error(), "no query solution") {
 			return res, err
 		}
 	}
-	return s.query(ctx, q, sel, count, args)
+	return s.query(ctx, q, sel, args, count, countArgs)
+}
+
+// textDriveMax bounds the candidates of a full-text query that are read
+// by rowid and sorted (see compileQuery); with more, the words are
+// common, and walking the set in order stops early.
+const textDriveMax = 5000
+
+// textPlan says how the words of q.Text select documents: drive, through
+// the full-text index (its kind has one, a word is long enough and the
+// index has at most textDriveMax candidates), or else by a scan in
+// order; countDrive, whether a count uses the index.
+func (s *Store) textPlan(ctx context.Context, q *metastore.Query) (drive, countDrive bool) {
+	if !s.textIndexed(q) {
+		return false, false
+	}
+	m := trigramMatch(strings.Fields(strings.ToLower(q.Text)))
+	if m == "" {
+		return false, false
+	}
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM (SELECT rowid FROM docs_text WHERE docs_text MATCH ? LIMIT ?)`,
+		m, textDriveMax+1).Scan(&n)
+	return err == nil && n <= textDriveMax, true
 }
 
 // withIndex adds "INDEXED BY name" to a statement of compileQuery.
@@ -75,7 +105,7 @@ func (s *Store) indexHint(q *metastore.Query) string {
 	return ""
 }
 
-func (s *Store) query(ctx context.Context, q *metastore.Query, sel, count string, args []any) (*metastore.Result, error) {
+func (s *Store) query(ctx context.Context, q *metastore.Query, sel string, args []any, count string, countArgs []any) (*metastore.Result, error) {
 	var err error
 	res := &metastore.Result{}
 	var tx *sql.Tx
@@ -129,11 +159,11 @@ func (s *Store) query(ctx context.Context, q *metastore.Query, sel, count string
 	if q.Count {
 		var row *sql.Row
 		if st := prepared(count); st != nil {
-			row = st.QueryRowContext(ctx, args...)
+			row = st.QueryRowContext(ctx, countArgs...)
 		} else if tx != nil {
-			row = tx.QueryRowContext(ctx, count, args...)
+			row = tx.QueryRowContext(ctx, count, countArgs...)
 		} else {
-			row = s.r.QueryRowContext(ctx, count, args...)
+			row = s.r.QueryRowContext(ctx, count, countArgs...)
 		}
 		if err := row.Scan(&res.Count); err != nil {
 			return nil, mapErr("count", err)
@@ -145,16 +175,27 @@ func (s *Store) query(ctx context.Context, q *metastore.Query, sel, count string
 // compileQuery returns the SELECT of q's documents (whose last two
 // arguments, LIMIT and OFFSET, the caller appends), the SELECT of their
 // count, and the arguments both share.
-func compileQuery(q *metastore.Query) (sel, count string, args []any, err error) {
-	where, args, err := compileWhere(q)
+//
+// textIndexed says that the words of q.Text select the candidates
+// through the full-text index (docs_text; see textPlan), and the
+// documents are read by rowid (NOT INDEXED), then sorted. Left to
+// itself, SQLite prefers walking the whole listing index of the set in
+// order, testing each entry against the candidates: fast for a common
+// word and a small $top, but a scan for a rare one.
+func compileQuery(q *metastore.Query, textIndexed bool) (sel, count string, args []any, err error) {
+	where, args, err := compileWhere(q, textIndexed)
 	if err != nil {
 		return "", "", nil, err
 	}
 	if err := checkOrder(q.Order); err != nil {
 		return "", "", nil, err
 	}
-	sel = `SELECT ` + docColumns + ` FROM docs WHERE ` + where + ` ORDER BY ` + compileOrder(q.Order, q.Filter) + ` LIMIT ? OFFSET ?`
-	count = `SELECT count(*) FROM docs WHERE ` + where
+	from := ` FROM docs WHERE `
+	if strings.Contains(where, "docs_text") {
+		from = ` FROM docs NOT INDEXED WHERE `
+	}
+	sel = `SELECT ` + docColumns + from + where + ` ORDER BY ` + compileOrder(q.Order, q.Filter) + ` LIMIT ? OFFSET ?`
+	count = `SELECT count(*)` + from + where
 	return sel, count, args, nil
 }
 
@@ -162,7 +203,7 @@ func compileQuery(q *metastore.Query) (sel, count string, args []any, err error)
 // text) into an SQL condition and its arguments. Every value is a bound
 // argument except the kind, which is written as an SQL string literal
 // (see kindIs); field names only appear inside JSON path string literals.
-func compileWhere(q *metastore.Query) (string, []any, error) {
+func compileWhere(q *metastore.Query, textIndexed bool) (string, []any, error) {
 	if q == nil {
 		return "", nil, perr.Errorf(perr.Invalid, "sqlite: nil query")
 	}
@@ -186,10 +227,55 @@ func compileWhere(q *metastore.Query) (string, []any, error) {
 			return "", nil, err
 		}
 	}
-	for _, w := range strings.Fields(strings.ToLower(q.Text)) {
+	words := strings.Fields(strings.ToLower(q.Text))
+	if textIndexed {
+		if m := trigramMatch(words); m != "" {
+			c.sql(" AND (rowid IN (SELECT rowid FROM docs_text WHERE docs_text MATCH ?)"+
+				" OR rowid IN (SELECT doc FROM text_pending))", m)
+		}
+	}
+	for _, w := range words {
 		c.sql(" AND instr(search, ?) > 0", w)
 	}
 	return c.b.String(), c.args, nil
+}
+
+// trigramMatch returns the docs_text query that selects every document
+// whose search text contains all words: an AND of trigrams taken from
+// each word of three or more characters (every third one and the last,
+// which cover the word; the index keeps no positions, so the instr
+// conditions beside it check that the word really occurs). "" when no
+// word is long enough: shorter words are matched by scanning.
+func trigramMatch(words []string) string {
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, w := range words {
+		r := []rune(w)
+		if len(r) < 3 {
+			continue
+		}
+		for i := 0; i+3 <= len(r); i += 3 {
+			addTrigram(&b, seen, string(r[i:i+3]))
+		}
+		addTrigram(&b, seen, string(r[len(r)-3:]))
+	}
+	return b.String()
+}
+
+func addTrigram(b *strings.Builder, seen map[string]bool, t string) {
+	if seen[t] {
+		return
+	}
+	seen[t] = true
+	if b.Len() > 0 {
+		b.WriteString(" AND ")
+	}
+	b.WriteString(`"` + strings.ReplaceAll(t, `"`, `""`) + `"`)
+}
+
+// textIndexed says whether q's documents have a full-text index.
+func (s *Store) textIndexed(q *metastore.Query) bool {
+	return q.Text != "" && !q.AnyKind && s.hasTextIndex(q.Kind)
 }
 
 // compileOrder returns the ORDER BY list for orders: each body field as

@@ -21,8 +21,17 @@
 // Performance: filters and orders on indexed body members, and the
 // default listing order, are served by indexes (see EnsureIndex); the
 // planner statistics SQLite needs to choose well are refreshed as the
-// database grows. Full-text search is a scan of the kind's documents in
-// the cell (substring matching on CJK text rules out a word index).
+// database grows. Full-text search (substrings, so that CJK text matches
+// without word boundaries) scans the kind's documents in the cell, unless
+// the kind was given a full-text index (EnsureIndex with FieldText): an
+// FTS5 trigram index of the search column, kept up to date in batches
+// (see indexText), selects the candidates of words of three or more
+// characters. Rowids of docs are the index's keys: the database must
+// never be VACUUMed (which may renumber them) without rebuilding it.
+//
+// Reads map the database file (mmap_size 1 GiB): a scan then costs no
+// system call per page; the mapped pages count in the process's RSS but
+// are the kernel's page cache, not process memory.
 package sqlite
 
 import (
@@ -36,6 +45,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -63,21 +73,28 @@ type Store struct {
 	r *sql.DB // read-only connections
 
 	// Statements prepared on the writer connection, reused by every Apply.
-	insert, update, del, version *sql.Stmt
+	insert, update, del, version, current, textPending *sql.Stmt
 
 	// written counts documents written since Open; when it reaches
 	// nextOptimize, Apply refreshes the planner statistics.
 	written, nextOptimize atomic.Int64
 
-	// Field indexes that exist, by name (see indexHint).
-	indexMu sync.RWMutex
-	indexes map[string]bool
+	// Field indexes that exist, by name (see indexHint), and the kinds
+	// with a full-text index (see EnsureIndex).
+	indexMu   sync.RWMutex
+	indexes   map[string]bool
+	textKinds map[string]bool
 
 	// Read statements prepared on first use, by SQL text (Get, GetKey
 	// and the shapes of the queries the server asks): preparing costs
 	// more than running a point lookup.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	// The full-text indexer (see indexText): pending counts documents
+	// marked since it last ran; stop ends it, done says it has ended.
+	pending    atomic.Int64
+	stop, done chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -145,6 +162,11 @@ CREATE TABLE IF NOT EXISTS docs (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS docs_natural_key ON docs(cell, kind, parent, key);
 CREATE INDEX IF NOT EXISTS docs_list ON docs(cell, kind, parent, published, key, id);
+
+CREATE TABLE IF NOT EXISTS text_kinds (kind TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS text_pending (doc INTEGER PRIMARY KEY);
+CREATE VIRTUAL TABLE IF NOT EXISTS docs_text USING fts5(search, content='', contentless_delete=1,
+	tokenize='trigram', detail=none);
 `
 
 // docColumns are the columns scanned into a metastore.Doc, in scanDoc's order.
@@ -162,7 +184,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// A file: URI, so that '?' or '#' in the path cannot be read as
 	// parameters; SQLite decodes the %-escapes.
 	uri := (&url.URL{Scheme: "file", Path: abs}).String()
-	const common = "_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	const common = "_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(1073741824)"
 
 	// The writer: BEGIN IMMEDIATE; a checkpoint every 8000 WAL pages
 	// (32 MiB; the default 1000 costs ~15% of create throughput), the WAL
@@ -189,9 +211,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}{
 		{&s.insert, `INSERT INTO docs (` + docColumns + `, search) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`},
 		{&s.update, `UPDATE docs SET kind = ?1, cell = ?2, parent = ?3, key = ?4, body = ?5, version = version + 1,
-			updated = ?6, search = ?7 WHERE id = ?8 AND (?9 = 0 OR version = ?9) RETURNING version, published`},
-		{&s.del, `DELETE FROM docs WHERE id = ?1 AND (?2 = 0 OR version = ?2) RETURNING ` + docColumns},
+			updated = ?6, search = ?7 WHERE id = ?8 AND (?9 = 0 OR version = ?9) RETURNING version, published, rowid`},
+		{&s.del, `DELETE FROM docs WHERE id = ?1 AND (?2 = 0 OR version = ?2) RETURNING ` + docColumns + `, rowid`},
 		{&s.version, `SELECT version FROM docs WHERE id = ?`},
+		{&s.current, `SELECT rowid, kind FROM docs WHERE id = ?`},
+		{&s.textPending, `INSERT OR IGNORE INTO text_pending (doc) VALUES (?)`},
 	} {
 		if *p.stmt, err = w.PrepareContext(ctx, p.sql); err != nil {
 			w.Close()
@@ -220,6 +244,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s.nextOptimize.Store(firstOptimize)
 	s.optimize(ctx)
+	s.pending.Store(1) // documents an earlier process left pending
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	go s.textIndexer()
 	return s, nil
 }
 
@@ -253,6 +280,8 @@ func (s *Store) wrote(ctx context.Context, n int) {
 // Close closes the database. Calls after the first return its result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
 		s.stmtMu.Lock()
 		for _, st := range s.stmts {
 			st.Close()
@@ -297,12 +326,27 @@ func (s *Store) DeleteCell(ctx context.Context, cell string) (int64, error) {
 	if cell == "" {
 		return 0, perr.Errorf(perr.Invalid, "sqlite: DeleteCell of the unit-level documents")
 	}
-	res, err := s.w.ExecContext(ctx, `DELETE FROM docs WHERE cell = ?`, cell)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, mapErr("delete cell "+cell, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM docs_text WHERE rowid IN
+		(SELECT rowid FROM docs WHERE cell = ? AND kind IN (SELECT kind FROM text_kinds))`, cell); err != nil {
+		return 0, mapErr("delete cell "+cell, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM text_pending WHERE doc IN (SELECT rowid FROM docs WHERE cell = ?)`, cell); err != nil {
+		return 0, mapErr("delete cell "+cell, err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM docs WHERE cell = ?`, cell)
 	if err != nil {
 		return 0, mapErr("delete cell "+cell, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
+		return 0, mapErr("delete cell "+cell, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return 0, mapErr("delete cell "+cell, err)
 	}
 	return n, nil
@@ -325,6 +369,12 @@ func (s *Store) EnsureIndex(ctx context.Context, kind string, fields ...metastor
 	}
 	created := false
 	for _, f := range fields {
+		if f == metastore.FieldText {
+			if err := s.ensureTextIndex(ctx, kind); err != nil {
+				return err
+			}
+			continue
+		}
 		if strings.HasPrefix(f, "@") {
 			if _, ok := columns[f]; !ok {
 				return perr.Errorf(perr.Invalid, "sqlite: unknown column field %q", f)
@@ -405,7 +455,8 @@ func mapErr(op string, err error) error {
 // per step (EXPLAIN QUERY PLAN), so that tests above the store can check
 // that a query uses an index (metastore.Explainer).
 func (s *Store) Explain(ctx context.Context, q *metastore.Query) ([]string, error) {
-	sel, _, args, err := compileQuery(q)
+	drive, _ := s.textPlan(ctx, q)
+	sel, _, args, err := compileQuery(q, drive)
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +505,138 @@ func (s *Store) loadIndexes(ctx context.Context) error {
 		}
 		s.indexes[name] = true
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return mapErr("open", err)
+	}
+	rows.Close()
+	s.textKinds = map[string]bool{}
+	kinds, err := s.r.QueryContext(ctx, `SELECT kind FROM text_kinds`)
+	if err != nil {
+		return mapErr("open", err)
+	}
+	defer kinds.Close()
+	for kinds.Next() {
+		var kind string
+		if err := kinds.Scan(&kind); err != nil {
+			return mapErr("open", err)
+		}
+		s.textKinds[kind] = true
+	}
+	return kinds.Err()
+}
+
+// ensureTextIndex registers kind for the full-text index and indexes
+// its documents written so far, in one transaction; from then on Apply
+// marks every write of the kind for the indexer. The set of
+// text kinds changes while this holds the writer connection and the index
+// lock, so an Apply (which looks at the set inside its transaction) never
+// misses the index, and a query uses it only once the backfill is
+// committed.
+func (s *Store) ensureTextIndex(ctx context.Context, kind string) error {
+	if s.hasTextIndex(kind) {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr("text index", err)
+	}
+	defer tx.Rollback()
+	s.indexMu.Lock()
+	defer s.indexMu.Unlock()
+	if s.textKinds[kind] {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO text_kinds (kind) VALUES (?)`, kind)
+	if err != nil {
+		return mapErr("text index", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO docs_text(rowid, search) SELECT rowid, search FROM docs WHERE kind = ?`, kind); err != nil {
+			return mapErr("text index", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr("text index", err)
+	}
+	s.textKinds[kind] = true
+	return nil
+}
+
+// The full-text index is brought up to date in batches: FTS5 writes its
+// pending terms out as a new segment at every commit (and statement
+// savepoint), which made each single-document create three times as
+// expensive. Apply only marks the documents of text kinds it writes
+// (text_pending); queries match those by scanning them and the others
+// through docs_text; the indexer moves marked documents into docs_text
+// every textInterval, textBatch at a time.
+const (
+	textInterval = 200 * time.Millisecond
+	textBatch    = 5000
+)
+
+func (s *Store) textIndexer() {
+	defer close(s.done)
+	t := time.NewTicker(textInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		if s.pending.Swap(0) == 0 {
+			continue
+		}
+		for {
+			n, err := s.indexText(context.Background())
+			if err != nil {
+				s.pending.Add(1) // try again at the next tick
+				break
+			}
+			if n < textBatch {
+				break
+			}
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+		}
+	}
+}
+
+// indexText moves up to textBatch marked documents into docs_text in one
+// transaction: their old terms out, the current ones of those that still
+// exist (and are of a text kind) in. It returns how many it took.
+func (s *Store) indexText(ctx context.Context) (int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var n int
+	var last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), max(doc) FROM
+		(SELECT doc FROM text_pending ORDER BY doc LIMIT ?)`, textBatch).Scan(&n, &last); err != nil || n == 0 {
+		return 0, err
+	}
+	for _, q := range []string{
+		`DELETE FROM docs_text WHERE rowid IN (SELECT doc FROM text_pending WHERE doc <= ?1)`,
+		`INSERT INTO docs_text(rowid, search) SELECT d.rowid, d.search FROM text_pending p JOIN docs d ON d.rowid = p.doc
+			WHERE p.doc <= ?1 AND d.kind IN (SELECT kind FROM text_kinds)`,
+		`DELETE FROM text_pending WHERE doc <= ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, last.Int64); err != nil {
+			return 0, err
+		}
+	}
+	return n, tx.Commit()
+}
+
+func (s *Store) hasTextIndex(kind string) bool {
+	s.indexMu.RLock()
+	defer s.indexMu.RUnlock()
+	return s.textKinds[kind]
 }
 
 func (s *Store) hasIndex(name string) bool {

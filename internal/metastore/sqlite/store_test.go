@@ -37,7 +37,7 @@ func TestCachedConformance(t *testing.T) {
 // statements.
 func explain(t *testing.T, s *Store, q *metastore.Query) (sel, count []string) {
 	t.Helper()
-	selSQL, countSQL, args, err := compileQuery(q)
+	selSQL, countSQL, args, err := compileQuery(q, false)
 	if err != nil {
 		t.Fatal(err)
 	}
