@@ -7,9 +7,9 @@
 // Scripts run in-process in github.com/dop251/goja (ES2015+), one fresh
 // VM per call. Limits per call: wall time (Interrupt), call-stack depth,
 // response size, a heap-growth watchdog, and a match timeout for
-// backtracking regular expressions. require(name) loads other files of __src; of the
-// Personium engine API _p only _p.util.queryParse exists yet. Not done
-// yet: the rest of _p and a warm VM pool.
+// backtracking regular expressions. require(name) loads other files of
+// __src. The engine API _p is personium.js, built on the API the server
+// gives (requests to this unit made in-process).
 package engine
 
 import (
@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
-	"net/url"
 	"runtime/metrics"
 	"sort"
 	"strings"
@@ -84,6 +83,9 @@ type Request struct {
 	// Source, when set, reads another file of the service's __src, for
 	// require(name).
 	Source func(name string) ([]byte, error)
+	// API, when set, is what _p calls; Env says where the script runs.
+	API API
+	Env Env
 }
 
 // Response is what a script answered.
@@ -111,7 +113,7 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 	if !utf8.Valid(src) {
 		return nil, &ScriptError{Message: name + " is not UTF-8 text"}
 	}
-	vm := goja.New()
+	vm := newVM()
 	vm.SetMaxCallStackSize(lim.MaxStack)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -140,7 +142,10 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 			}
 		}
 	}()
-	installGlobals(vm, req)
+	// What _p does on the script's behalf ends with the call.
+	apiCtx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	installGlobals(apiCtx, vm, req)
 	fn, err := handler(vm, name, string(src))
 	if err != nil {
 		return nil, scriptFailure(err)
@@ -154,8 +159,8 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 
 // installGlobals defines what every script sees besides its request:
 // require(name), which loads another file of __src as a CommonJS module
-// (once per call), and _p.util.queryParse.
-func installGlobals(vm *goja.Runtime, req *Request) {
+// (once per call), and the engine API _p (see installP).
+func installGlobals(ctx context.Context, vm *goja.Runtime, req *Request) {
 	modules := map[string]goja.Value{}
 	_ = vm.Set("require", func(call goja.FunctionCall) goja.Value {
 		name := call.Argument(0).String()
@@ -188,30 +193,24 @@ func installGlobals(vm *goja.Runtime, req *Request) {
 		modules[name] = v
 		return v
 	})
-	p := vm.NewObject()
-	util := vm.NewObject()
-	_ = util.Set("queryParse", func(s string) map[string]any {
-		out := map[string]any{}
-		values, _ := url.ParseQuery(s)
-		for k, v := range values {
-			out[k] = v[len(v)-1]
-		}
-		return out
-	})
-	_ = p.Set("util", util)
-	_ = vm.Set("_p", p)
+	installP(ctx, vm, req)
 }
 
 // handler compiles src: a function expression (Personium's form), or a
 // module that sets exports.handler or module.exports.handler.
 func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
-	if v, err := vm.RunScript(name, "(\n"+src+"\n)"); err == nil {
-		if fn, ok := goja.AssertFunction(v); ok {
-			return fn, nil
+	if prog, err := compiled(name, "(\n"+src+"\n)"); err == nil {
+		if v, err := vm.RunProgram(prog); err == nil {
+			if fn, ok := goja.AssertFunction(v); ok {
+				return fn, nil
+			}
 		}
 	}
-	wrapped := "(function(exports, module){\n" + src + "\n;return module.exports.handler || exports.handler;})"
-	v, err := vm.RunScript(name, wrapped)
+	prog, err := compiled(name, "(function(exports, module){\n"+src+"\n;return module.exports.handler || exports.handler;})")
+	if err != nil {
+		return nil, err
+	}
+	v, err := vm.RunProgram(prog)
 	if err != nil {
 		return nil, err
 	}

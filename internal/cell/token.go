@@ -431,3 +431,27 @@ func (a *Authn) ownerToken(ctx context.Context, c *Cell, req *TokenRequest, resp
 	resp.AccessToken, resp.TokenType, resp.ExpiresIn = tok, "Bearer", int64(req.ExpiresIn/time.Second)
 	return resp, nil
 }
+
+// SubjectToken issues a resident access token of c's account name, for
+// the engine's _p.as('serviceSubject') (the p:service subject of a
+// service collection): the account's roles, the default scope, schema
+// the box's schema, valid for lifetime. The account must exist and not be deactivated
+// (PR401-AU-0006 otherwise). No password is checked: the cell's owner
+// named the account in a property only box writers may set.
+func (a *Authn) SubjectToken(ctx context.Context, c *Cell, name, schema string, lifetime time.Duration) (string, error) {
+	acc, err := a.residentAccount(ctx, c, a.CellURL(c)+"#"+name)
+	if perr.Is(err, perr.NotExist) {
+		return "", perr.New("PR401-AU-0006")
+	}
+	if err != nil {
+		return "", err
+	}
+	roles, err := a.accountRoles(ctx, c, acc)
+	if err != nil {
+		return "", err
+	}
+	now := a.now()
+	return a.seal(&auth.LocalToken{Type: auth.ResidentAccess, Issuer: a.CellURL(c), Subject: a.CellURL(c) + "#" + name,
+		Schema: schema, Scope: scopeOrDefault(nil), Roles: roles, AuthTime: now.UnixMilli(),
+		Issued: now.UnixMilli(), Expires: now.Add(lifetime).UnixMilli()})
+}

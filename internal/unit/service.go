@@ -14,6 +14,22 @@ import (
 	"github.com/personium-go/personium/internal/perr"
 )
 
+// serviceSubject is the subject attribute of a service collection's
+// p:service property: the account _p.as('serviceSubject') acts as.
+func serviceSubject(props []dav.Property) string {
+	for _, p := range props {
+		if p.Name != propService {
+			continue
+		}
+		for _, a := range p.Attr {
+			if a.Name.Local == "subject" {
+				return a.Value
+			}
+		}
+	}
+	return ""
+}
+
 // route is one p:path of a service collection's p:service property.
 type route struct {
 	name string // URI template: segments, "{var}" matching one segment
@@ -126,10 +142,21 @@ func (s *Server) serveService(w http.ResponseWriter, r *http.Request, sp *dav.Sp
 	hdr := r.Header.Clone()
 	hdr.Set("X-Baseurl", s.cfg.UnitURL)
 	hdr.Set("X-Request-Uri", sp.URL+sp.Path+query(r))
+	depth, _ := ctx.Value(engineDepthKey{}).(int)
+	if depth >= maxEngineDepth {
+		return perr.Errorf(perr.Unavailable, "engine: services calling services %d deep", depth)
+	}
+	api := &engineAPI{s: s, subject: serviceSubject(sp.Props), depth: depth + 1}
+	env := engine.Env{UnitURL: s.cfg.UnitURL, BoxURL: sp.Box.URL, ServiceURL: sp.URL}
+	if ba, ok := sp.Box.Access.(*boxAccess); ok {
+		api.cell, api.schema = ba.c, ba.box.schema
+		env.CellURL, env.CellName, env.BoxName, env.BoxSchema = s.cellURL(ba.c), ba.c.Name, ba.box.name, ba.box.schema
+	}
 	req := &engine.Request{Method: r.Method, Header: hdr, Query: r.URL.RawQuery, PathInfo: "/" + sp.Path,
 		ScriptName: strings.TrimSuffix(sp.URL, "/"), Scheme: scheme, Host: host, Port: port,
 		RequestURI: sp.URL + sp.Path + query(r), Body: body,
-		Source: func(name string) ([]byte, error) { return sp.ReadSource(ctx, name) }}
+		Source: func(name string) ([]byte, error) { return sp.ReadSource(ctx, name) },
+		API:    api, Env: env}
 	lim := engine.DefaultLimits
 	if s.cfg.EngineTimeout > 0 {
 		lim.Timeout = s.cfg.EngineTimeout
