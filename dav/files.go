@@ -211,7 +211,21 @@ func (q *request) put() error {
 	} else if _, _, err := mime.ParseMediaType(ct); err != nil {
 		return perr.New("PR400-DV-0009", "Content-Type", ct)
 	}
-	ref, size, done, err := q.store(q.r.Body)
+	var body io.Reader = q.r.Body
+	if q.h.cfg.CheckSource != nil && res.inSource() {
+		src, err := io.ReadAll(io.LimitReader(q.r.Body, MaxSourceBytes+1))
+		if err != nil {
+			return perr.Errorf(perr.Invalid, "reading the request body: %v", err)
+		}
+		if len(src) > MaxSourceBytes {
+			return perr.New("PR413-MC-0001")
+		}
+		if err := q.h.cfg.CheckSource(res.name, src); err != nil {
+			return err
+		}
+		body = bytes.NewReader(src)
+	}
+	ref, size, done, err := q.store(body)
 	if err != nil {
 		return err
 	}

@@ -49,6 +49,14 @@ type Config struct {
 	// Special, when set, serves the insides of OData collections (and,
 	// later, engine service collections); nil: they answer 501.
 	Special SpecialHandler
+	// CheckSource, when set, vets a file PUT into a service collection's
+	// __src (at most MaxSourceBytes, else 413): an error refuses the PUT
+	// and is answered as is.
+	CheckSource func(name string, src []byte) error
+	// CheckService, when set, vets a p:service property PROPPATCH sets
+	// on a service collection (its routes): an error refuses the whole
+	// PROPPATCH and is answered as is.
+	CheckService func(p Property) error
 }
 
 // Handler serves the WebDAV tree of boxes. It is safe for concurrent use.
@@ -494,6 +502,14 @@ func discard(r *http.Request) {
 // HandleSpecial sets the handler of special collections' insides (see
 // Config.Special); call it before serving.
 func (h *Handler) HandleSpecial(f SpecialHandler) { h.cfg.Special = f }
+
+// CheckSources sets the vetting of service script uploads (see
+// Config.CheckSource); call it before serving.
+func (h *Handler) CheckSources(f func(name string, src []byte) error) { h.cfg.CheckSource = f }
+
+// CheckServices sets the vetting of p:service properties (see
+// Config.CheckService); call it before serving.
+func (h *Handler) CheckServices(f func(p Property) error) { h.cfg.CheckService = f }
 
 // BoxDeleted drops the locks of a deleted box and schedules garbage
 // collection of its content.

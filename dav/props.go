@@ -249,6 +249,11 @@ func (q *request) proppatch() error {
 	var ok, bad []Property
 	for _, op := range ops {
 		for _, p := range op.Props {
+			if !op.Remove && p.Name == PropService && n.typ() == string(CollectionService) && q.h.cfg.CheckService != nil {
+				if err := q.h.cfg.CheckService(p); err != nil {
+					return err
+				}
+			}
 			if protected[p.Name] {
 				bad = append(bad, Property{Name: p.Name})
 			} else {

@@ -223,6 +223,15 @@ func (r *resolution) parent() *node {
 
 // chain returns the ACLs that apply to the target, or to where it would
 // be created: its own and its ancestors', nearest first.
+//
+// (inSource, below, says whether the target is a file directly in a
+// service collection's __src.)
+func (r *resolution) inSource() bool {
+	n := len(r.ancestors)
+	return r.missing == 0 && n >= 2 && r.ancestors[n-1].name() == SrcCollection &&
+		r.ancestors[n-2].typ() == string(CollectionService)
+}
+
 func (r *resolution) chain() []*acl.ACL {
 	var out []*acl.ACL
 	if r.target != nil && r.target.body.ACL != nil {

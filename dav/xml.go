@@ -73,7 +73,9 @@ type MkcolRequest struct {
 
 // Names of DAV elements the parsers and writers use.
 var (
-	PropResourceType     = xml.Name{Space: NSDAV, Local: "resourcetype"}
+	PropResourceType = xml.Name{Space: NSDAV, Local: "resourcetype"}
+	// PropService is a service collection's routes (p:service).
+	PropService          = xml.Name{Space: NSPersonium, Local: "service"}
 	PropCreationDate     = xml.Name{Space: NSDAV, Local: "creationdate"}
 	PropGetLastModified  = xml.Name{Space: NSDAV, Local: "getlastmodified"}
 	PropGetContentLength = xml.Name{Space: NSDAV, Local: "getcontentlength"}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"regexp"
 	"runtime/metrics"
 	"sort"
 	"strings"
@@ -58,14 +59,23 @@ var DefaultLimits = Limits{Timeout: 30 * time.Second, MaxStack: 1000, MaxBody: 1
 // ErrMemory reports a call stopped by the heap watchdog.
 var ErrMemory = errors.New("engine: script memory limit")
 
-// heapBytes reads the live heap of the process.
-func heapBytes() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+// heapBytes reads the heap of the process: objects, all allocated
+// objects not yet swept (it moves at once, but garbage that earlier
+// calls left and a collection frees during this call hides growth), and
+// live, what the last collection found reachable (it moves only when a
+// collection ends). The watchdog stops a call when either has grown by
+// more than the limit since the call began; both can only under-count a
+// call's growth, never blame it for another's garbage beyond that.
+func heapBytes() (objects, live uint64) {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		objects = s[0].Value.Uint64()
 	}
-	return s[0].Value.Uint64()
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		live = s[1].Value.Uint64()
+	}
+	return objects, live
 }
 
 // Request is what a script is called with (the JSGI request of §8.3).
@@ -121,11 +131,12 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 	defer timer.Stop()
 	go func() {
 		var tick <-chan time.Time
-		var base uint64
+		var baseObjects, baseLive uint64
 		if lim.MaxHeapGrowth > 0 {
 			t := time.NewTicker(10 * time.Millisecond)
 			defer t.Stop()
-			tick, base = t.C, heapBytes()
+			tick = t.C
+			baseObjects, baseLive = heapBytes()
 		}
 		for {
 			select {
@@ -135,7 +146,7 @@ func Run(ctx context.Context, name string, src []byte, req *Request, lim Limits)
 			case <-stop:
 				return
 			case <-tick:
-				if h := heapBytes(); h > base+lim.MaxHeapGrowth {
+				if o, l := heapBytes(); o > baseObjects+lim.MaxHeapGrowth || l > baseLive+lim.MaxHeapGrowth {
 					vm.Interrupt(ErrMemory)
 					return
 				}
@@ -196,14 +207,32 @@ func installGlobals(ctx context.Context, vm *goja.Runtime, req *Request) {
 	installP(ctx, vm, req)
 }
 
-// handler compiles src: a function expression (Personium's form), or a
-// module that sets exports.handler or module.exports.handler.
+// handler compiles src: a function expression (Personium's form), the
+// same after top-level statements such as var x = require('x.js') (which
+// Personium's engine tolerates: apps ship scripts like that), or a module
+// that sets exports.handler or module.exports.handler.
 func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
 	if prog, err := compiled(name, "(\n"+src+"\n)"); err == nil {
 		if v, err := vm.RunProgram(prog); err == nil {
 			if fn, ok := goja.AssertFunction(v); ok {
 				return fn, nil
 			}
+		}
+	} else {
+		// Statements, then the function: its value is the script's.
+		for _, loc := range anonFunctionLine.FindAllStringIndex(src, maxLeadTries) {
+			prog, err := compiled(name, src[:loc[0]]+";(\n"+src[loc[0]:]+"\n)")
+			if err != nil {
+				continue
+			}
+			v, err := vm.RunProgram(prog)
+			if err != nil {
+				return nil, err
+			}
+			if fn, ok := goja.AssertFunction(v); ok {
+				return fn, nil
+			}
+			break
 		}
 	}
 	prog, err := compiled(name, "(function(exports, module){\n"+src+"\n;return module.exports.handler || exports.handler;})")
@@ -231,6 +260,13 @@ func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
 	}
 	return fn, nil
 }
+
+// anonFunctionLine finds lines that begin an anonymous function, where a
+// script's handler may start after leading statements; maxLeadTries
+// bounds the candidates tried.
+var anonFunctionLine = regexp.MustCompile(`(?m)^[ \t]*function[ \t]*\(`)
+
+const maxLeadTries = 8
 
 // scriptFailure turns a goja error into ErrTimeout or a *ScriptError.
 func scriptFailure(err error) error {

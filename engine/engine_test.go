@@ -139,3 +139,19 @@ func TestAllocationBomb(t *testing.T) {
 		t.Errorf("allocation bomb stopped after %v", el)
 	}
 }
+
+// TestLeadingStatements: Personium's engine tolerates statements (such
+// as var x = require('x.js')) before the handler function.
+func TestLeadingStatements(t *testing.T) {
+	src := "var greeting = 'hi';\nvar helper = function(x) { return x + '!'; };\nfunction(request) {\n  return {status: 200, headers: {}, body: [helper(greeting)]};\n}\n"
+	r, err := run(t, src, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Body) != "hi!" {
+		t.Fatalf("%q", r.Body)
+	}
+	if _, err := run(t, "var x = 1;\nfunction(request) { return {status: 200, headers: {}, body: [}; }", DefaultLimits); err == nil {
+		t.Fatal("a syntax error after leading statements was accepted")
+	}
+}

@@ -2,9 +2,13 @@ package engine
 
 import (
 	"crypto/sha256"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/dop251/goja"
+
+	"github.com/personium-go/personium/internal/perr"
 )
 
 // VMs are made ahead of need by a background goroutine and used once:
@@ -64,4 +68,33 @@ func compiled(name, src string) (*goja.Program, error) {
 	programs.m[key] = p
 	programs.Unlock()
 	return p, nil
+}
+
+// Check vets the source of a script file (name) before it is stored in
+// a service collection's __src: it must be UTF-8 and, for a .js file,
+// compile as one of the forms Run accepts (a function expression, one
+// after top-level statements, or a module). Other files are accepted
+// as they are. Errors: PR400-SC-0001 naming the first problem.
+func Check(name string, src []byte) error {
+	bad := func(why string) error { return perr.New("PR400-SC-0001", name, why) }
+	if !utf8.Valid(src) {
+		return bad("not UTF-8 text")
+	}
+	if !strings.HasSuffix(strings.ToLower(name), ".js") {
+		return nil
+	}
+	text := string(src)
+	_, first := goja.Compile(name, "(\n"+text+"\n)", false)
+	if first == nil {
+		return nil
+	}
+	for _, loc := range anonFunctionLine.FindAllStringIndex(text, maxLeadTries) {
+		if _, err := goja.Compile(name, text[:loc[0]]+";(\n"+text[loc[0]:]+"\n)", false); err == nil {
+			return nil
+		}
+	}
+	if _, err := goja.Compile(name, "(function(exports, module){\n"+text+"\n})", false); err != nil {
+		return bad(err.Error())
+	}
+	return nil
 }

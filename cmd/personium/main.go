@@ -72,22 +72,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // serveConfig holds the flags of 'serve'.
 type serveConfig struct {
-	listen      string
-	data        string
-	unitURL     string
-	masterToken string
-	metastore   string
-	logLevel    string
-	trusted     string
-	unitUsers   string
-	lockCount   int
-	lockTime    time.Duration
-	store       string
-	introspect  string
-	debugListen string
-	engineTime  time.Duration
-	encrypt     bool
-	gcInterval  time.Duration
+	listen       string
+	data         string
+	unitURL      string
+	masterToken  string
+	metastore    string
+	logLevel     string
+	trusted      string
+	unitUsers    string
+	lockCount    int
+	lockTime     time.Duration
+	store        string
+	introspect   string
+	debugListen  string
+	engineTime   time.Duration
+	engineMemMiB int
+	encrypt      bool
+	gcInterval   time.Duration
 }
 
 // envDefault returns the PERSONIUM_<NAME> variable, or def.
@@ -143,6 +144,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) (PERSONIUM_STORE)")
 	fs.BoolVar(&c.encrypt, "encrypt", envDefault("ENCRYPT", "true") != "false", "encrypt file bodies chunk by chunk, as Swarm does (64-byte references whose keys stay in the metadata store); --encrypt=false stores plain chunks (PERSONIUM_ENCRYPT)")
 	fs.DurationVar(&c.gcInterval, "gc-interval", envDuration("GC_INTERVAL", 10*time.Minute), "how often unreferenced content chunks are collected, when files were deleted or overwritten since the last run; 0: never (PERSONIUM_GC_INTERVAL)")
+	fs.IntVar(&c.engineMemMiB, "engine-memory", envInt("ENGINE_MEMORY", 1024), "MiB the heap may grow by during one service script call before the call is stopped with 503 (PERSONIUM_ENGINE_MEMORY)")
 	fs.DurationVar(&c.engineTime, "engine-timeout", envDuration("ENGINE_TIMEOUT", 30*time.Second), "wall-time limit of one service script call; a script over it answers 503 (PERSONIUM_ENGINE_TIMEOUT)")
 	fs.StringVar(&c.debugListen, "debug-listen", envDefault("DEBUG_LISTEN", ""), "`address` of a second listener serving Go's profiler (/debug/pprof/); off when empty; keep it on loopback (PERSONIUM_DEBUG_LISTEN)")
 	fs.StringVar(&c.logLevel, "log-level", envDefault("LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (PERSONIUM_LOG_LEVEL)")
@@ -247,7 +249,8 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 	}
 	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log,
 		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: unitUserIssuers(c.unitUsers, unitURL),
-		DAV: davh, IntrospectUser: introUser, IntrospectPassword: introPass, EngineTimeout: c.engineTime})
+		DAV: davh, IntrospectUser: introUser, IntrospectPassword: introPass, EngineTimeout: c.engineTime,
+		EngineMemory: uint64(max(c.engineMemMiB, 1)) << 20})
 	if err != nil {
 		ln.Close()
 		return err

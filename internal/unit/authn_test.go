@@ -88,7 +88,8 @@ func newAuthEnvWith(t *testing.T, issuers []string) *authEnv {
 	davh := dav.New(dav.Config{Meta: store, Content: &swarmtest.MemStore{}, Encrypt: true, Locks: &lock.Manager{Store: store}, NewID: cells.NewID})
 	s, err := unit.New(unit.Config{UnitURL: e.url, MasterToken: master, Cells: cells, Authn: authn,
 		Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: issuerURLs, DAV: davh,
-		IntrospectUser: "introspector", IntrospectPassword: "intro-secret", EngineTimeout: 500 * time.Millisecond})
+		IntrospectUser: "introspector", IntrospectPassword: "intro-secret", EngineTimeout: 500 * time.Millisecond,
+		EngineMemory: 256 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

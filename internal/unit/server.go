@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/personium-go/personium/dav"
+	"github.com/personium-go/personium/engine"
 	"github.com/personium-go/personium/internal/auth"
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/pds"
@@ -61,6 +62,9 @@ type Config struct {
 	// EngineTimeout bounds one service script call; 0: the engine's
 	// default (30 s).
 	EngineTimeout time.Duration
+	// EngineMemory bounds the heap growth during one script call (see
+	// engine.Limits.MaxHeapGrowth); 0: the engine's default (1 GiB).
+	EngineMemory uint64
 }
 
 // Server serves a unit. Build it with New.
@@ -88,6 +92,8 @@ func New(cfg Config) (*Server, error) {
 	s.routes()
 	if cfg.DAV != nil {
 		cfg.DAV.HandleSpecial(s.serveSpecial)
+		cfg.DAV.CheckSources(engine.Check)
+		cfg.DAV.CheckServices(checkService)
 	}
 	return s, nil
 }

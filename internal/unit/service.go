@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -18,7 +21,7 @@ import (
 // p:service property: the account _p.as('serviceSubject') acts as.
 func serviceSubject(props []dav.Property) string {
 	for _, p := range props {
-		if p.Name != propService {
+		if p.Name != dav.PropService {
 			continue
 		}
 		for _, a := range p.Attr {
@@ -32,64 +35,135 @@ func serviceSubject(props []dav.Property) string {
 
 // route is one p:path of a service collection's p:service property.
 type route struct {
-	name string // URI template: segments, "{var}" matching one segment
-	src  string // script file in __src
+	name string    // URI template, e.g. "users/{id}" or "{id: [0-9]+}/view"
+	src  string    // script file in __src
+	segs []segment // name, parsed
 }
 
-var propService = xml.Name{Space: dav.NSPersonium, Local: "service"}
+// segment is one segment of a route template: a literal, or a variable
+// matching any one segment, or one that its pattern matches wholly.
+type segment struct {
+	literal string
+	isVar   bool
+	pattern *regexp.Regexp // nil: any non-empty segment
+}
 
-// routes reads the p:service property of a service collection.
+// routes reads the routes of a service collection's p:service property
+// (those PROPPATCH let through; a bad one is skipped).
 func routes(props []dav.Property) []route {
-	var out []route
 	for _, p := range props {
-		if p.Name != propService {
-			continue
-		}
-		d := xml.NewDecoder(bytes.NewReader(p.InnerXML))
-		for {
-			tok, err := d.Token()
-			if err != nil {
-				break
-			}
-			se, ok := tok.(xml.StartElement)
-			if !ok || se.Name.Local != "path" {
-				continue
-			}
-			var r route
-			for _, a := range se.Attr {
-				switch a.Name.Local {
-				case "name":
-					r.name = a.Value
-				case "src":
-					r.src = a.Value
-				}
-			}
-			if r.name != "" && r.src != "" {
-				out = append(out, r)
-			}
+		if p.Name == dav.PropService {
+			rs, _ := parseRoutes(p)
+			return rs
 		}
 	}
-	return out
+	return nil
 }
 
-// match reports whether path (below the collection) matches the URI
-// template name: literal segments equal, "{var}" any one segment; a
-// template also matches longer paths below it (as Personium's engine
-// passes the rest on in pathInfo).
+// checkService vets a p:service property before PROPPATCH stores it:
+// every p:path needs a template (name) and a script file (src, a plain
+// file name); templates are segments, variables {name} or {name: regexp}.
+func checkService(p dav.Property) error {
+	_, err := parseRoutes(p)
+	return err
+}
+
+func parseRoutes(p dav.Property) ([]route, error) {
+	var out []route
+	d := xml.NewDecoder(bytes.NewReader(p.InnerXML))
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, perr.New("PR400-SC-0002", "", err.Error())
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "path" {
+			continue
+		}
+		var r route
+		for _, a := range se.Attr {
+			switch a.Name.Local {
+			case "name":
+				r.name = a.Value
+			case "src":
+				r.src = a.Value
+			}
+		}
+		if r.name == "" || r.src == "" {
+			return out, perr.New("PR400-SC-0002", r.name, "p:path needs name and src")
+		}
+		if strings.ContainsAny(r.src, "/\\") || r.src == "." || r.src == ".." {
+			return out, perr.New("PR400-SC-0002", r.name, "src must name a file in __src")
+		}
+		if r.segs, err = parseTemplate(r.name); err != nil {
+			return out, perr.New("PR400-SC-0002", r.name, err.Error())
+		}
+		out = append(out, r)
+	}
+}
+
+// maxTemplateBytes bounds a route template (and so its patterns).
+const maxTemplateBytes = 1024
+
+func parseTemplate(name string) ([]segment, error) {
+	if len(name) > maxTemplateBytes {
+		return nil, errors.New("template too long")
+	}
+	var segs []segment
+	for _, part := range strings.Split(strings.Trim(name, "/"), "/") {
+		if part == "" {
+			return nil, errors.New("empty segment")
+		}
+		if !strings.HasPrefix(part, "{") {
+			if strings.ContainsAny(part, "{}") {
+				return nil, errors.New("braces inside a literal segment")
+			}
+			segs = append(segs, segment{literal: part})
+			continue
+		}
+		if !strings.HasSuffix(part, "}") || strings.Count(part, "{") != 1 && !strings.Contains(part, ":") {
+			return nil, errors.New("unbalanced braces in " + part)
+		}
+		inner := part[1 : len(part)-1]
+		v, pat, hasPat := strings.Cut(inner, ":")
+		v = strings.TrimSpace(v)
+		if v == "" || strings.ContainsAny(v, "{} ") {
+			return nil, errors.New("bad variable name in " + part)
+		}
+		seg := segment{isVar: true}
+		if hasPat {
+			re, err := regexp.Compile("^(?:" + strings.TrimSpace(pat) + ")$")
+			if err != nil {
+				return nil, fmt.Errorf("bad pattern in %s: %v", part, err)
+			}
+			seg.pattern = re
+		}
+		segs = append(segs, seg)
+	}
+	return segs, nil
+}
+
+// match reports whether path (below the collection) matches the route:
+// literal segments equal, variables one segment (matching their
+// pattern); a template also matches longer paths below it (as
+// Personium's engine passes the rest on in pathInfo).
 func (r route) match(path string) bool {
-	tsegs := strings.Split(strings.Trim(r.name, "/"), "/")
 	psegs := strings.Split(strings.Trim(path, "/"), "/")
-	if len(psegs) < len(tsegs) {
+	if len(psegs) < len(r.segs) {
 		return false
 	}
-	for i, t := range tsegs {
-		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
-			if psegs[i] == "" {
+	for i, t := range r.segs {
+		switch {
+		case !t.isVar:
+			if t.literal != psegs[i] {
 				return false
 			}
-			continue
-		}
-		if t != psegs[i] {
+		case psegs[i] == "":
+			return false
+		case t.pattern != nil && !t.pattern.MatchString(psegs[i]):
 			return false
 		}
 	}
@@ -160,6 +234,9 @@ func (s *Server) serveService(w http.ResponseWriter, r *http.Request, sp *dav.Sp
 	lim := engine.DefaultLimits
 	if s.cfg.EngineTimeout > 0 {
 		lim.Timeout = s.cfg.EngineTimeout
+	}
+	if s.cfg.EngineMemory > 0 {
+		lim.MaxHeapGrowth = s.cfg.EngineMemory
 	}
 	resp, err := engine.Run(ctx, rt.src, src, req, lim)
 	var se *engine.ScriptError

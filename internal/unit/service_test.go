@@ -80,3 +80,105 @@ func TestServiceCollection(t *testing.T) {
 	e.as(reader, 403, "GET", "c/__/svc/users/1", "")
 	e.as(runner, 200, "GET", "c/__/svc/users/1", "")
 }
+
+// TestServiceBadInput: scripts that cannot run and routes that cannot
+// match are refused when they are stored, with nothing changed.
+func TestServiceBadInput(t *testing.T) {
+	e := newAuthEnv(t)
+	want := wanter(t, e.env)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/svc", serviceMkcol, "Content-Type", "application/xml")
+	for _, src := range []string{
+		"function(request) { return {status: 200, headers: {}, body: [}; }", // syntax error
+		"function(request) {",
+		"\xff\xfe not UTF-8",
+	} {
+		want(400, "PR400-SC-0001", "PUT", "c/__/svc/__src/bad.js", src)
+	}
+	want(404, "", "GET", "c/__/svc/__src/bad.js", "")
+	// Other files in __src are data: stored as they are.
+	want(201, "", "PUT", "c/__/svc/__src/data.json", "{not js")
+	// Outside __src, .js files are plain files.
+	want(201, "", "PUT", "c/__/notsvc.js", "function(")
+	want(201, "", "PUT", "c/__/svc/__src/ok.js", "var a = 1;\nfunction(request) { return {status: 200, headers: {}, body: ['id ' + request.pathInfo]}; }")
+
+	patch := func(paths string) string {
+		return `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><p:service language="JavaScript">` +
+			paths + `</p:service></D:prop></D:set></D:propertyupdate>`
+	}
+	for _, paths := range []string{
+		`<p:path name="a/{id" src="ok.js"/>`,
+		`<p:path name="a//b" src="ok.js"/>`,
+		`<p:path name="{}" src="ok.js"/>`,
+		`<p:path name="{id: [0-9+}" src="ok.js"/>`,
+		`<p:path name="a" src="../x.js"/>`,
+		`<p:path name="a"/>`,
+	} {
+		want(400, "PR400-SC-0002", "PROPPATCH", "c/__/svc", patch(paths))
+	}
+	want(207, "", "PROPPATCH", "c/__/svc", patch(`<p:path name="{id: [0-9]+}/view" src="ok.js"/><p:path name="x/{any}" src="ok.js"/>`))
+	if r := want(200, "", "GET", "c/__/svc/42/view", ""); string(r.body) != "id /42/view" {
+		t.Errorf("regexp route: %q", r.body)
+	}
+	want(404, "", "GET", "c/__/svc/4x/view", "")
+	want(200, "", "GET", "c/__/svc/x/y", "")
+}
+
+// TestRunawayIsolation: an endless loop, a catastrophic regular
+// expression and an allocation bomb each end in an error response near
+// the limits (500 ms of wall time and 256 MiB of heap growth here; a
+// backtracking match stops after engine.MaxRegexpMatch), and a request
+// to another cell made meanwhile is answered at once.
+func TestRunawayIsolation(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"other"}`)
+	e.must(201, "PUT", "other/__/f", "fine")
+	e.must(201, "MKCOL", "c/__/svc", serviceMkcol, "Content-Type", "application/xml")
+	scripts := map[string]string{
+		"loop":   `function(r){ var i = 0; for(;;){ i++; } }`,
+		"regexp": `function(r){ var s = new Array(42).join("a") + "!"; return {status: 200, headers: {}, body: [String(/^(a+)+\1$/.test(s))]}; }`,
+		"bomb":   `function(r){ var keep = []; for(;;){ keep.push(new Uint8Array(32 << 20)); } }`,
+	}
+	var paths string
+	for name, src := range scripts {
+		e.must(201, "PUT", "c/__/svc/__src/"+name+".js", src)
+		paths += `<p:path name="` + name + `" src="` + name + `.js"/>`
+	}
+	e.must(207, "PROPPATCH", "c/__/svc", `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>
+		<p:service language="JavaScript">`+paths+`</p:service></D:prop></D:set></D:propertyupdate>`)
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		within time.Duration
+	}{
+		{"loop", 503, "Script TimeOut", 2 * time.Second},
+		{"regexp", 503, "Script TimeOut", 4 * time.Second},
+		// Stopped by the heap watchdog or, when garbage of an earlier
+		// bomb hides its growth at first, by the time limit (the engine's
+		// TestAllocationBomb checks the watchdog alone).
+		{"bomb", 503, "", 4 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			var r *resp
+			start := time.Now()
+			wg.Add(1)
+			go func() { defer wg.Done(); r = e.do("GET", "c/__/svc/"+tc.name, "") }()
+			time.Sleep(100 * time.Millisecond)
+			t0 := time.Now()
+			if o := e.do("GET", "other/__/f", ""); o.status != 200 || string(o.body) != "fine" {
+				t.Errorf("the other cell answered %d %q", o.status, o.body)
+			}
+			if el := time.Since(t0); el > 300*time.Millisecond {
+				t.Errorf("the other cell waited %v", el)
+			}
+			wg.Wait()
+			el := time.Since(start)
+			if r.status != tc.status || (tc.body != "" && string(r.body) != tc.body) || el > tc.within {
+				t.Errorf("%s: %d %q after %v", tc.name, r.status, r.body, el)
+			}
+		})
+	}
+}
