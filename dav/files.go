@@ -363,7 +363,11 @@ func (q *request) delete() error {
 	if err != nil {
 		return err
 	}
-	if (len(nodes) > 1 || len(held) > 0) && !recursive {
+	members := len(nodes) - 1
+	if n.typ() == string(CollectionService) && members == 1 && nodes[1].name() == SrcCollection {
+		members = 0 // a service collection with an empty __src is empty
+	}
+	if (members > 0 || len(held) > 0) && !recursive {
 		return perr.New("PR403-DV-0003")
 	}
 	if err := q.lockedForDelete(res); err != nil {

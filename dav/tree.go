@@ -440,6 +440,9 @@ func heldDocs(ctx context.Context, store metastore.Store, cellID string, nodes [
 			return nil, err
 		}
 		for _, d := range res.Docs {
+			if d.Kind == KindNode {
+				continue // a service's __src and its files: in the subtree already
+			}
 			ids = append(ids, d.ID)
 		}
 	}

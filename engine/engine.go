@@ -182,6 +182,12 @@ func installGlobals(ctx context.Context, vm *goja.Runtime, req *Request) {
 			panic(vm.NewGoError(fmt.Errorf("require(%q): no sources", name)))
 		}
 		src, err := req.Source(name)
+		if err != nil && !strings.HasSuffix(name, ".js") {
+			// Personium's require("name") loads name.js.
+			if s, jerr := req.Source(name + ".js"); jerr == nil {
+				src, err = s, nil
+			}
+		}
 		if err != nil {
 			panic(vm.NewGoError(fmt.Errorf("require(%q): %v", name, err)))
 		}

@@ -152,7 +152,7 @@ func (p *DocProvider) Delete(ctx context.Context, t *EntityType, kp KeyPredicate
 		case len(n.RefProps) > 0:
 			// Entities that hold a reference to this one (a Box's roles)
 			// keep it alive (Personium: PR409-OD-0001).
-			rel, _, err := p.related(ctx, old, n, &ListRequest{Limit: 1})
+			rel, _, err := p.related(ctx, old, n, &ListRequest{Limit: 1, Filter: n.Blocking})
 			if err != nil {
 				return err
 			}

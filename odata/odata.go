@@ -12,6 +12,8 @@ package odata
 import (
 	"sort"
 	"strings"
+
+	"github.com/personium-go/personium/internal/metastore"
 )
 
 // EDM primitive type names.
@@ -70,6 +72,10 @@ type NavProp struct {
 	// OwnRefProps is the reverse of RefProps: this type holds the reference
 	// (Role/_Box): {"_Box.Name": "Name"} maps own property to target key.
 	OwnRefProps map[string]string
+	// Blocking, with RefProps, selects the referring entities that keep
+	// this one from being deleted (nil: all of them); the others are for
+	// a Hooks.Extra to delete along.
+	Blocking metastore.Expr
 }
 
 // EntityType describes one entity type and its entity set (one set per type).

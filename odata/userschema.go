@@ -90,7 +90,10 @@ func metaSchema() *Schema {
 	ownCT := map[string]string{refComplexType: "Name"}
 	return &Schema{Namespace: "ODataSvcSchema", Container: "ODataSvcSchema", Types: []*EntityType{
 		{Name: SetEntityType, Keys: []string{"Name"}, Props: []*Property{name()}, Nav: []*NavProp{
-			{Name: "_Property", Target: SetProperty, Many: true, RefProps: ownET},
+			// Properties registered for dynamic values do not keep their
+			// type: they go with it (entityTypeDelete).
+			{Name: "_Property", Target: SetProperty, Many: true, RefProps: ownET,
+				Blocking: metastore.Cmp{Field: "IsDeclared", Op: metastore.Ne, Value: false}},
 			{Name: "_AssociationEnd", Target: SetAssociationEnd, Many: true, RefProps: ownET},
 		}},
 		{Name: SetProperty, Keys: []string{"Name", refEntityType}, Props: property, Nav: []*NavProp{
@@ -177,7 +180,9 @@ func (us *userSchema) typeHasData(ctx context.Context, name string) (bool, error
 	return hasData(ctx, us.p.Store, us.p.Cell, us.p.Parent, ets[0].ID)
 }
 
-// entityTypeDelete refuses to delete an entity type holding data.
+// entityTypeDelete refuses to delete an entity type holding data, and
+// deletes the properties registered for its dynamic values along with
+// it (as Personium does).
 func (us *userSchema) entityTypeDelete(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
 	if e != nil {
 		return nil, nil
@@ -188,7 +193,15 @@ func (us *userSchema) entityTypeDelete(ctx context.Context, old, e *Entity) ([]m
 		}
 		return nil, err
 	}
-	return nil, nil
+	dyn, err := us.list(ctx, SetProperty, metastore.And{eq(refEntityType, old.Props["Name"]), eq("IsDeclared", false)})
+	if err != nil {
+		return nil, err
+	}
+	var ops []metastore.Op
+	for _, d := range dyn {
+		ops = append(ops, metastore.Op{Type: metastore.Delete, Doc: metastore.Doc{ID: d.ID}})
+	}
+	return ops, nil
 }
 
 // propertyDelete refuses to delete a property of an entity type that

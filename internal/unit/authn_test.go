@@ -55,6 +55,12 @@ func newAuthEnv(t *testing.T) *authEnv {
 // are cell names of this unit whose tokens make unit users.
 func newAuthEnvWith(t *testing.T, issuers []string) *authEnv {
 	t.Helper()
+	return newAuthEnvConfig(t, issuers, nil)
+}
+
+// newAuthEnvConfig also lets a test change the unit's configuration.
+func newAuthEnvConfig(t *testing.T, issuers []string, tweak func(*unit.Config)) *authEnv {
+	t.Helper()
 	dir := t.TempDir()
 	store, err := metastore.Open(context.Background(), "sqlite", filepath.Join(dir, "m.db"))
 	if err != nil {
@@ -86,10 +92,14 @@ func newAuthEnvWith(t *testing.T, issuers []string) *authEnv {
 		issuerURLs = append(issuerURLs, e.url+c+"/")
 	}
 	davh := dav.New(dav.Config{Meta: store, Content: &swarmtest.MemStore{}, Encrypt: true, Locks: &lock.Manager{Store: store}, NewID: cells.NewID})
-	s, err := unit.New(unit.Config{UnitURL: e.url, MasterToken: master, Cells: cells, Authn: authn,
+	cfg := unit.Config{UnitURL: e.url, MasterToken: master, Cells: cells, Authn: authn,
 		Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: issuerURLs, DAV: davh,
 		IntrospectUser: "introspector", IntrospectPassword: "intro-secret", EngineTimeout: 500 * time.Millisecond,
-		EngineMemory: 256 << 20})
+		EngineMemory: 256 << 20}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	s, err := unit.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

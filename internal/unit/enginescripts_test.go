@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/personium-go/personium/internal/unit"
 )
 
 // TestEngineScripts runs the self-checking scripts of engine/testdata/p,
@@ -29,7 +32,9 @@ func TestEngineScripts(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".js"), func(t *testing.T) {
-			e := newAuthEnv(t)
+			// Password hashing costs ~120 ms a time: scripts that make
+			// accounts need more than the 500 ms of the other tests.
+			e := newAuthEnvConfig(t, nil, func(c *unit.Config) { c.EngineTimeout = 20 * time.Second })
 			e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
 			e.must(201, "POST", "c/__ctl/Box", `{"Name":"box1"}`)
 			e.must(201, "MKCOL", "c/box1/svc", serviceMkcol, "Content-Type", "application/xml")

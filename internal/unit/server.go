@@ -120,6 +120,7 @@ func (s *Server) routes() {
 		r.Path("/{cell}/__html/error").HandlerFunc(s.handleErrorPage)
 		r.Path("/{cell}/__box").HandlerFunc(s.handleBoxURL)
 		r.PathPrefix("/{cell}/__role").HandlerFunc(s.handleRoles)
+		r.Path("/{cell}/__event").HandlerFunc(s.handleEvent)
 	}
 	r.PathPrefix("/{cell}/__ctl/").HandlerFunc(s.handleCellCtl)
 	r.Path("/{cell}/__ctl").HandlerFunc(s.handleCellCtl)

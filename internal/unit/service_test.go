@@ -182,3 +182,20 @@ func TestRunawayIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestCellEvent: POST {cell}__event validates the event and needs the
+// cell privilege event.
+func TestCellEvent(t *testing.T) {
+	e := newAuthEnv(t)
+	want := wanter(t, e.env)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	want(200, "", "POST", "c/__event", `{"Type":"app.save","Object":"personium-localbox:/x","Info":"ok"}`, "X-Personium-RequestKey", "key_1")
+	want(400, "PR400-EV-0003", "POST", "c/__event", `{"Type":"t","Object":"o"}`)
+	want(400, "PR400-EV-0004", "POST", "c/__event", `{"Type":1,"Object":"o","Info":"i"}`)
+	want(400, "PR400-EV-0001", "POST", "c/__event", `not json`)
+	want(400, "PR400-EV-0002", "POST", "c/__event", `{"Type":"t","Object":"o","Info":"i"}`, "X-Personium-RequestKey", "bad key!")
+	want(405, "", "GET", "c/__event", "")
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"a"}`, "X-Personium-Credential", "password1")
+	tok := e.login("c", "a", "password1")["access_token"].(string)
+	e.as(tok, 403, "POST", "c/__event", `{"Type":"t","Object":"o","Info":"i"}`)
+}

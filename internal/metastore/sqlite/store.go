@@ -192,7 +192,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// most 1000 rows per index.
 	w, err := sql.Open("sqlite", uri+"?_txlock=immediate&_pragma=journal_mode(WAL)"+
 		"&_pragma=wal_autocheckpoint(8000)&_pragma=journal_size_limit(67108864)"+
-		"&_pragma=analysis_limit(1000)&"+common)
+		"&_pragma=analysis_limit(1000)&_pragma=cache_size(-65536)&"+common)
 	if err != nil {
 		return nil, mapErr("open", err)
 	}
