@@ -57,9 +57,9 @@ func (s *Store) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc
 	textKinds := s.textKinds
 	s.indexMu.RUnlock()
 	marked := 0
-	mark := func(rowid int64) error {
+	mark := func(rowid int64, fresh bool) error {
 		marked++
-		_, err := stmt(5, s.textPending).ExecContext(ctx, rowid)
+		_, err := stmt(5, s.textPending).ExecContext(ctx, rowid, fresh)
 		return err
 	}
 	out := make([]metastore.Doc, len(ops))
@@ -88,7 +88,7 @@ func (s *Store) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc
 			err = stmt(1, s.update).QueryRowContext(ctx, d.Kind, d.Cell, d.Parent, d.Key, p.bodyText,
 				d.Updated, p.search, d.ID, op.IfVersion).Scan(&d.Version, &d.Published, &rowid)
 			if err == nil && oldIndexed && !textKinds[d.Kind] {
-				err = mark(rowid)
+				err = mark(rowid, false)
 			}
 		case metastore.Delete:
 			var old *metastore.Doc
@@ -96,12 +96,12 @@ func (s *Store) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc
 			if old != nil {
 				d = *old
 				if textKinds[d.Kind] {
-					err = mark(rowid)
+					err = mark(rowid, false)
 				}
 			}
 		}
 		if err == nil && op.Type != metastore.Delete && textKinds[d.Kind] {
-			err = mark(rowid)
+			err = mark(rowid, op.Type == metastore.Create)
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			// Update and Delete match nothing: tell a missing document

@@ -164,7 +164,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS docs_natural_key ON docs(cell, kind, parent, k
 CREATE INDEX IF NOT EXISTS docs_list ON docs(cell, kind, parent, published, key, id);
 
 CREATE TABLE IF NOT EXISTS text_kinds (kind TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS text_pending (doc INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS text_pending (doc INTEGER PRIMARY KEY, fresh INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS docs_text USING fts5(search, content='', contentless_delete=1,
 	tokenize='trigram', detail=none);
 `
@@ -215,7 +215,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{&s.del, `DELETE FROM docs WHERE id = ?1 AND (?2 = 0 OR version = ?2) RETURNING ` + docColumns + `, rowid`},
 		{&s.version, `SELECT version FROM docs WHERE id = ?`},
 		{&s.current, `SELECT rowid, kind FROM docs WHERE id = ?`},
-		{&s.textPending, `INSERT OR IGNORE INTO text_pending (doc) VALUES (?)`},
+		{&s.textPending, `INSERT OR IGNORE INTO text_pending (doc, fresh) VALUES (?, ?)`},
 	} {
 		if *p.stmt, err = w.PrepareContext(ctx, p.sql); err != nil {
 			w.Close()
@@ -608,6 +608,9 @@ func (s *Store) textIndexer() {
 // indexText moves up to textBatch marked documents into docs_text in one
 // transaction: their old terms out, the current ones of those that still
 // exist (and are of a text kind) in. It returns how many it took.
+// Documents created since the last run (fresh: their rowid was not in
+// docs_text when they were marked) have no old terms to take out; a
+// delete there would cost FTS5 a tombstone each.
 func (s *Store) indexText(ctx context.Context) (int, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -621,7 +624,7 @@ func (s *Store) indexText(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, q := range []string{
-		`DELETE FROM docs_text WHERE rowid IN (SELECT doc FROM text_pending WHERE doc <= ?1)`,
+		`DELETE FROM docs_text WHERE rowid IN (SELECT doc FROM text_pending WHERE doc <= ?1 AND NOT fresh)`,
 		`INSERT INTO docs_text(rowid, search) SELECT d.rowid, d.search FROM text_pending p JOIN docs d ON d.rowid = p.doc
 			WHERE p.doc <= ?1 AND d.kind IN (SELECT kind FROM text_kinds)`,
 		`DELETE FROM text_pending WHERE doc <= ?1`,
