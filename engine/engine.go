@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/textproto"
 	"regexp"
@@ -27,6 +28,8 @@ import (
 
 	"github.com/dlclark/regexp2/v2"
 	"github.com/dop251/goja"
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/htmlindex"
 
 	"github.com/personium-go/personium/internal/perr"
 )
@@ -352,19 +355,36 @@ func response(vm *goja.Runtime, v goja.Value, lim Limits) (*Response, error) {
 	if status == nil || goja.IsUndefined(status) {
 		return nil, bad("no status")
 	}
+	// Personium's rule: a number of three digits, 200-999.
 	code, ok := status.Export().(int64)
-	if !ok || code < 100 || code > 599 {
+	if !ok || code < 200 || code > 999 {
 		return nil, bad(fmt.Sprintf("status %v", status))
 	}
 	resp := &Response{Status: int(code), Header: http.Header{}}
 	if h := o.Get("headers"); h != nil && !goja.IsUndefined(h) && !goja.IsNull(h) {
 		ho := h.ToObject(vm)
 		for _, k := range ho.Keys() {
-			val := ho.Get(k).String()
-			if !validHeader(k, val) {
+			val, isString := ho.Get(k).Export().(string)
+			if !isString || !validHeader(k, val) {
 				return nil, bad("header " + k)
 			}
 			resp.Header.Add(k, val)
+		}
+	}
+	// A Content-Type must be a media type, and its charset one that the
+	// body's strings are then encoded in (Personium's PersoniumResponse).
+	var enc *encoding.Encoder
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		_, params, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return nil, bad("Content-Type " + ct)
+		}
+		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			e, err := htmlindex.Get(cs)
+			if err != nil {
+				return nil, bad("charset " + cs)
+			}
+			enc = e.NewEncoder()
 		}
 	}
 	body := o.Get("body")
@@ -388,7 +408,16 @@ func response(vm *goja.Runtime, v goja.Value, lim Limits) (*Response, error) {
 				return goja.Undefined()
 			}
 		}
-		out = append(out, part.String()...)
+		str := part.String()
+		if enc != nil {
+			b, err := enc.String(str)
+			if err != nil {
+				failure = bad("body not representable in the response's charset")
+				return goja.Undefined()
+			}
+			str = b
+		}
+		out = append(out, str...)
 		if len(out) > lim.MaxBody {
 			failure = perr.New("PR500-SC-0006").WithCause(errors.New("response body over the limit"))
 		}

@@ -155,3 +155,35 @@ func TestLeadingStatements(t *testing.T) {
 		t.Fatal("a syntax error after leading statements was accepted")
 	}
 }
+
+// TestResponseRules: Personium's checks of what a script answers, and
+// bodies encoded in the charset of their Content-Type.
+func TestResponseRules(t *testing.T) {
+	for _, tc := range []struct {
+		resp string
+		ok   bool
+	}{
+		{`{status: 200, headers: {}, body: ["x"]}`, true},
+		{`{status: 999, headers: {}, body: ["x"]}`, true},
+		{`{status: 105, headers: {}, body: ["x"]}`, false},
+		{`{status: 2000, headers: {}, body: ["x"]}`, false},
+		{`{status: "200", headers: {}, body: ["x"]}`, false},
+		{`{status: 200, headers: {"X-N": 5}, body: ["x"]}`, false},
+		{`{status: 200, headers: {"Content-Type": "not a type"}, body: ["x"]}`, false},
+		{`{status: 200, headers: {"Content-Type": "text/plain; charset=no-such"}, body: ["x"]}`, false},
+		{`{status: 200, headers: {"Content-Type": "text/plain; charset=iso-8859-1"}, body: ["日本"]}`, false},
+		{`{status: 200, headers: {}, body: "no forEach"}`, false},
+	} {
+		_, err := run(t, "function(r){ return "+tc.resp+"; }", DefaultLimits)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.resp, err)
+		}
+	}
+	r, err := run(t, `function(r){ return {status: 200, headers: {"Content-Type": "text/plain; charset=Shift_JIS"}, body: ["日本"]}; }`, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "\x93\xfa\x96\x7b"; string(r.Body) != want {
+		t.Errorf("Shift_JIS body % x, want % x", r.Body, want)
+	}
+}
