@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 
@@ -108,16 +107,7 @@ func nativeObject(ctx context.Context, vm *goja.Runtime, req *Request) *goja.Obj
 		}
 		out := vm.NewObject()
 		_ = out.Set("status", resp.Status)
-		rh := vm.NewObject()
-		names := make([]string, 0, len(resp.Header))
-		for k := range resp.Header {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			_ = rh.Set(strings.ToLower(k), strings.Join(resp.Header[k], ", "))
-		}
-		_ = out.Set("headers", rh)
+		_ = out.Set("headers", headersObject(vm, resp.Header))
 		_ = out.Set("body", string(resp.Body))
 		return out
 	})

@@ -300,15 +300,7 @@ func scriptFailure(err error) error {
 // requestObject builds the JSGI request (§8.3): header names lower-cased.
 func requestObject(vm *goja.Runtime, req *Request) *goja.Object {
 	o := vm.NewObject()
-	headers := vm.NewObject()
-	names := make([]string, 0, len(req.Header))
-	for k := range req.Header {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		_ = headers.Set(strings.ToLower(k), strings.Join(req.Header[k], ", "))
-	}
+	headers := headersObject(vm, req.Header)
 	pos := 0
 	input := vm.NewObject()
 	_ = input.Set("readAll", func() string {
@@ -338,6 +330,21 @@ func requestObject(vm *goja.Runtime, req *Request) *goja.Object {
 		"pathInfo": req.PathInfo, "scriptName": req.ScriptName, "scheme": req.Scheme, "host": req.Host, "port": req.Port,
 		"env": env, "jsgi": jsgi} {
 		_ = o.Set(k, v)
+	}
+	return o
+}
+
+// headersObject is h as JSGI has headers: an object with lower-cased
+// names (in order) and each field's values joined with ", ".
+func headersObject(vm *goja.Runtime, h http.Header) *goja.Object {
+	o := vm.NewObject()
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		_ = o.Set(strings.ToLower(k), strings.Join(h[k], ", "))
 	}
 	return o
 }

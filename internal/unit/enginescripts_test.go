@@ -17,7 +17,8 @@ import (
 // box1, service collection box1/svc (route test → test.js, subject
 // engine), account engine/engine-pass whose role engineRole has all on
 // box1 and root on the cell, account user001/pass001 with no roles, and
-// exec for everyone; the caller is the unit master.
+// exec for everyone; the caller is the unit master. The files of
+// engine/testdata/p/lib are uploaded beside each script, for require().
 func TestEngineScripts(t *testing.T) {
 	files, err := filepath.Glob("../../engine/testdata/p/*.js")
 	if err != nil {
@@ -25,6 +26,12 @@ func TestEngineScripts(t *testing.T) {
 	}
 	if len(files) == 0 {
 		t.Skip("no scripts in engine/testdata/p")
+	}
+	// Files every script may require(), as personium-engine's tests
+	// share testCommon.js.
+	libs, err := filepath.Glob("../../engine/testdata/p/lib/*.js")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
@@ -54,6 +61,13 @@ func TestEngineScripts(t *testing.T) {
 			e.must(207, "PROPPATCH", "c/box1/svc", `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>
 				<p:service language="JavaScript" subject="engine"><p:path name="test" src="test.js"/></p:service>
 				</D:prop></D:set></D:propertyupdate>`)
+			for _, l := range libs {
+				lib, err := os.ReadFile(l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.must(201, "PUT", "c/box1/svc/__src/"+filepath.Base(l), string(lib), "Content-Type", "text/javascript")
+			}
 			e.must(201, "PUT", "c/box1/svc/__src/test.js", string(src), "Content-Type", "text/javascript")
 			r := e.do("GET", "c/box1/svc/test", "")
 			if r.status != 200 || string(r.body) != "OK" {
