@@ -3,12 +3,7 @@
  * names, _ALL and requireSchemaAuthz; the cell ACL is restored afterwards.
  */
 function(request) {
-    var failures = [];
-    function eq(got, want, what) {
-        if (got !== want) {
-            failures.push(what + ": got " + JSON.stringify(got) + ", want " + JSON.stringify(want));
-        }
-    }
+    var t = require("testCommon").checker();
     function aceOf(acl, role) {
         for (var i = 0; i < acl.ace.length; i++) {
             var r = acl.ace[i].role;
@@ -35,48 +30,45 @@ function(request) {
             {role: "_ALL", privilege: ["exec"]}
         ]});
         var got = box.acl.get();
-        eq(got.requireSchemaAuthz, "public", "box requireSchemaAuthz");
-        eq(privs(aceOf(got, "reader")), "read,write", "reader's privileges");
-        eq(privs(aceOf(got, "_ALL")), "exec", "everyone's privileges");
-        eq(privs(aceOf(got, "boxed")), "read-acl", "box role's privileges");
-        eq(aceOf(got, "boxed").role, "boxed", "a role of the box is named relative to base");
-        eq(typeof got.base, "string", "base is a string");
+        t.eq(got.requireSchemaAuthz, "public", "box requireSchemaAuthz");
+        t.eq(privs(aceOf(got, "reader")), "read,write", "reader's privileges");
+        t.eq(privs(aceOf(got, "_ALL")), "exec", "everyone's privileges");
+        t.eq(privs(aceOf(got, "boxed")), "read-acl", "box role's privileges");
+        t.eq(aceOf(got, "boxed").role, "boxed", "a role of the box is named relative to base");
+        t.eq(typeof got.base, "string", "base is a string");
 
         box.mkCol("col");
         box.col("col").acl.set({ace: [{role: reader, privilege: ["read"]}]});
         var colAcl = box.col("col").acl.get();
-        eq(colAcl.requireSchemaAuthz, "", "no requireSchemaAuthz on col");
-        eq(privs(aceOf(colAcl, "reader")), "read", "col ace");
+        t.eq(colAcl.requireSchemaAuthz, "", "no requireSchemaAuthz on col");
+        t.eq(privs(aceOf(colAcl, "reader")), "read", "col ace");
 
         before = cell.acl.get();
-        eq(privs(aceOf(before, "engineRole")), "root", "the cell grants engineRole root");
+        t.eq(privs(aceOf(before, "engineRole")), "root", "the cell grants engineRole root");
         cell.acl.set({ace: [
             {role: {Name: "engineRole"}, privilege: ["root"]},
             {role: reader, privilege: ["auth-read", "social"]}
         ]});
         var cellAcl = cell.acl.get();
-        eq(cellAcl.requireSchemaAuthz, "", "cell requireSchemaAuthz");
-        eq(privs(aceOf(cellAcl, "reader")), "auth-read,social", "cell ace of reader");
-        eq(privs(aceOf(cellAcl, "engineRole")), "root", "cell ace of engineRole");
+        t.eq(cellAcl.requireSchemaAuthz, "", "cell requireSchemaAuthz");
+        t.eq(privs(aceOf(cellAcl, "reader")), "auth-read,social", "cell ace of reader");
+        t.eq(privs(aceOf(cellAcl, "engineRole")), "root", "cell ace of engineRole");
 
         box.col("col").acl.set({ace: []});
-        eq(box.col("col").acl.get().ace.length, 0, "emptied col acl");
+        t.eq(box.col("col").acl.get().ace.length, 0, "emptied col acl");
         box.del("col");
         box.acl.set({ace: []});
         cell.ctl.role.del({Name: "boxed", "_Box.Name": "aclbox"});
         cell.ctl.box.del("aclbox");
     } catch (e) {
-        failures.push("unexpected exception: " + (e.code !== undefined ? e.code + " " : "") + e.message);
+        t.unexpected(e);
     }
     try {
         cell.acl.set({ace: [{role: "engineRole", privilege: ["root"]}]});
-        eq(privs(aceOf(cell.acl.get(), "engineRole")), "root", "cell acl restored");
+        t.eq(privs(aceOf(cell.acl.get(), "engineRole")), "root", "cell acl restored");
         cell.ctl.role.del({Name: "reader"});
     } catch (e) {
-        failures.push("cleanup: " + e.code + " " + e.message);
+        t.unexpected(e, "cleanup");
     }
-    if (failures.length > 0) {
-        return {status: 500, headers: {"Content-Type": "text/plain"}, body: [failures.join("\n")]};
-    }
-    return {status: 200, headers: {"Content-Type": "text/plain"}, body: ["OK"]};
+    return t.response();
 }

@@ -2,22 +2,7 @@
  * User data CRUD: create returns the entity with __id, retrieve, update (PUT) and merge (MERGE) with ETags, del.
  */
 function(request) {
-    var failures = [];
-    function eq(got, want, what) {
-        if (got !== want) {
-            failures.push(what + ": got " + JSON.stringify(got) + ", want " + JSON.stringify(want));
-        }
-    }
-    function fails(code, what, fn) {
-        try {
-            fn();
-            failures.push(what + ": no exception");
-        } catch (e) {
-            if (!(e instanceof _p.PersoniumException) || e.code !== code) {
-                failures.push(what + ": " + e.code + " " + e.message + ", want " + code);
-            }
-        }
-    }
+    var t = require("testCommon").checker();
 
     // Personium keeps dynamic properties as Property entries (IsDeclared false);
     // drop them before their entity type.
@@ -36,42 +21,39 @@ function(request) {
         od.schema.entityType.create({Name: "Item"});
         var items = od.entitySet("Item");
         var made = items.create({__id: "i1", title: "first", count: 1});
-        eq(made.__id, "i1", "created __id");
-        eq(made.title, "first", "created title");
-        eq(typeof made.__metadata.etag, "string", "created etag");
+        t.eq(made.__id, "i1", "created __id");
+        t.eq(made.title, "first", "created title");
+        t.eq(typeof made.__metadata.etag, "string", "created etag");
         var auto = items.create({title: "no id"});
-        eq(typeof auto.__id, "string", "server-made __id");
+        t.eq(typeof auto.__id, "string", "server-made __id");
 
         var got = items.retrieve("i1");
-        eq(got.count, 1, "retrieve");
+        t.eq(got.count, 1, "retrieve");
         items.update("i1", {title: "second"}, got.__metadata.etag);
         got = items.retrieve("i1");
-        eq(got.title, "second", "after update");
-        eq(got.count === undefined || got.count === null, true, "update replaces the entity");
-        fails(412, "update with a stale etag", function () { items.update("i1", {title: "x"}, made.__metadata.etag); });
+        t.eq(got.title, "second", "after update");
+        t.eq(got.count === undefined || got.count === null, true, "update replaces the entity");
+        t.fails(412, "update with a stale etag", function () { items.update("i1", {title: "x"}, made.__metadata.etag); });
         items.merge("i1", {count: 5}, "*");
         got = items.retrieve("i1");
-        eq(got.title + "/" + got.count, "second/5", "merge keeps other fields");
+        t.eq(got.title + "/" + got.count, "second/5", "merge keeps other fields");
         items.merge("i1", {note: "it's quoted"});
-        eq(items.retrieve("i1").note, "it's quoted", "merge without an etag");
-        fails(404, "retrieve a missing entity", function () { items.retrieve("zz"); });
-        fails(409, "create a duplicate __id", function () { items.create({__id: "i1"}); });
+        t.eq(items.retrieve("i1").note, "it's quoted", "merge without an etag");
+        t.fails(404, "retrieve a missing entity", function () { items.retrieve("zz"); });
+        t.fails(409, "create a duplicate __id", function () { items.create({__id: "i1"}); });
         items.create({__id: "it's", title: "quote in the key"});
-        eq(items.retrieve("it's").title, "quote in the key", "a key with a quote");
+        t.eq(items.retrieve("it's").title, "quote in the key", "a key with a quote");
 
         items.del("it's");
         items.del("i1", items.retrieve("i1").__metadata.etag);
         items.del(auto.__id);
-        fails(404, "retrieve after del", function () { items.retrieve("i1"); });
-        fails(404, "entity set that does not exist", function () { od.entitySet("Nope").create({a: 1}); });
+        t.fails(404, "retrieve after del", function () { items.retrieve("i1"); });
+        t.fails(404, "entity set that does not exist", function () { od.entitySet("Nope").create({a: 1}); });
         dropDynamic(od.schema, "Item");
         od.schema.entityType.del("Item");
         box.del("crud");
     } catch (e) {
-        failures.push("unexpected exception: " + (e.code !== undefined ? e.code + " " : "") + e.message);
+        t.unexpected(e);
     }
-    if (failures.length > 0) {
-        return {status: 500, headers: {"Content-Type": "text/plain"}, body: [failures.join("\n")]};
-    }
-    return {status: 200, headers: {"Content-Type": "text/plain"}, body: ["OK"]};
+    return t.response();
 }

@@ -2,22 +2,7 @@
  * Navigation properties: key(id).nav(name).create and query, with and without the leading underscore, and the linked entities.
  */
 function(request) {
-    var failures = [];
-    function eq(got, want, what) {
-        if (got !== want) {
-            failures.push(what + ": got " + JSON.stringify(got) + ", want " + JSON.stringify(want));
-        }
-    }
-    function fails(code, what, fn) {
-        try {
-            fn();
-            failures.push(what + ": no exception");
-        } catch (e) {
-            if (!(e instanceof _p.PersoniumException) || e.code !== code) {
-                failures.push(what + ": " + e.code + " " + e.message + ", want " + code);
-            }
-        }
-    }
+    var t = require("testCommon").checker();
 
     try {
         var box = _p.localbox();
@@ -32,25 +17,22 @@ function(request) {
         var keeper = od.entitySet("Keeper").create({name: "sam"});
         var id = keeper.__id;
         var dog = od.entitySet("Keeper").key(id).nav("Animal").create({__id: "dog", species: "dog"});
-        eq(dog.__id, "dog", "created through the navigation property");
+        t.eq(dog.__id, "dog", "created through the navigation property");
         od.entitySet("Keeper").key(id).nav("_Animal").create({__id: "cat", species: "cat"});
         var mine = od.entitySet("Keeper").key(id).nav("Animal").query().orderby("species").run().d.results;
-        eq(mine.map(function (x) { return x.__id; }).join(","), "cat,dog", "listed through the navigation property");
+        t.eq(mine.map(function (x) { return x.__id; }).join(","), "cat,dog", "listed through the navigation property");
         var back = od.entitySet("Animal").key("dog").nav("Keeper").query().run().d.results;
-        eq(back.length, 1, "the animal's keeper");
-        eq(back[0].name, "sam", "keeper's name");
-        eq(od.entitySet("Animal").retrieve("cat").species, "cat", "the created entity exists on its own");
-        fails(404, "navigation from a missing entity", function () {
+        t.eq(back.length, 1, "the animal's keeper");
+        t.eq(back[0].name, "sam", "keeper's name");
+        t.eq(od.entitySet("Animal").retrieve("cat").species, "cat", "the created entity exists on its own");
+        t.fails(404, "navigation from a missing entity", function () {
             od.entitySet("Keeper").key("ghost").nav("Animal").create({species: "owl"});
         });
 
         // Linked user data stays: deleting it answers 409 (links remain), and
         // personium-dao has no $links API for user data. The cell is fresh.
     } catch (e) {
-        failures.push("unexpected exception: " + (e.code !== undefined ? e.code + " " : "") + e.message);
+        t.unexpected(e);
     }
-    if (failures.length > 0) {
-        return {status: 500, headers: {"Content-Type": "text/plain"}, body: [failures.join("\n")]};
-    }
-    return {status: 200, headers: {"Content-Type": "text/plain"}, body: ["OK"]};
+    return t.response();
 }

@@ -2,22 +2,7 @@
  * Query options on user data: filter, select, top, skip, orderby, inlinecount, q and expand.
  */
 function(request) {
-    var failures = [];
-    function eq(got, want, what) {
-        if (got !== want) {
-            failures.push(what + ": got " + JSON.stringify(got) + ", want " + JSON.stringify(want));
-        }
-    }
-    function fails(code, what, fn) {
-        try {
-            fn();
-            failures.push(what + ": no exception");
-        } catch (e) {
-            if (!(e instanceof _p.PersoniumException) || e.code !== code) {
-                failures.push(what + ": " + e.code + " " + e.message + ", want " + code);
-            }
-        }
-    }
+    var t = require("testCommon").checker();
 
     try {
         var box = _p.localbox();
@@ -31,22 +16,22 @@ function(request) {
         });
 
         var all = fruits.query().run();
-        eq(all.d.results.length, 5, "all");
+        t.eq(all.d.results.length, 5, "all");
         var red = fruits.query().filter("color eq 'red'").orderby("price desc").run().d.results;
-        eq(red.map(function (r) { return r.name; }).join(","), "cherry,apple", "filter + orderby desc");
+        t.eq(red.map(function (r) { return r.name; }).join(","), "cherry,apple", "filter + orderby desc");
         var cheap = fruits.query().filter("price lt 5 and color ne 'red'").run().d.results;
-        eq(cheap.length, 1, "and/lt/ne");
+        t.eq(cheap.length, 1, "and/lt/ne");
         var page = fruits.query().orderby("price").skip(1).top(2).run().d.results;
-        eq(page.map(function (r) { return r.__id; }).join(","), "apple,banana", "skip + top");
+        t.eq(page.map(function (r) { return r.__id; }).join(","), "apple,banana", "skip + top");
         var counted = fruits.query().filter("startswith(name,'gr') or substringof('mon',name)").inlinecount("allpages").top(1).run();
-        eq(counted.d.__count, "2", "inlinecount");
-        eq(counted.d.results.length, 1, "top 1 with count");
+        t.eq(counted.d.__count, "2", "inlinecount");
+        t.eq(counted.d.results.length, 1, "top 1 with count");
         var sel = fruits.query().select("name").filter("name eq 'banana'").run().d.results[0];
-        eq(sel.name, "banana", "select keeps name");
-        eq(sel.price, undefined, "select drops price");
-        eq(sel.__id, "banana", "select keeps __id");
+        t.eq(sel.name, "banana", "select keeps name");
+        t.eq(sel.price, undefined, "select drops price");
+        t.eq(sel.__id, "banana", "select keeps __id");
         var found = fruits.query().q("yellow").run().d.results;
-        eq(found.length, 2, "q full text");
+        t.eq(found.length, 2, "q full text");
 
         od.schema.entityType.create({Name: "Shop"});
         var a = od.schema.associationEnd.create({Name: "shop", "_EntityType.Name": "Shop", Multiplicity: "0..1"});
@@ -55,19 +40,16 @@ function(request) {
         od.entitySet("Shop").create({__id: "s1", name: "corner"});
         od.entitySet("Shop").key("s1").nav("Fruit").create({__id: "kiwi", name: "kiwi", price: 4});
         var shops = od.entitySet("Shop").query().expand("_Fruit").run().d.results;
-        eq(shops.length, 1, "one shop");
-        eq(shops[0]._Fruit.length, 1, "expanded fruits");
-        eq(shops[0]._Fruit[0].name, "kiwi", "expanded fruit");
+        t.eq(shops.length, 1, "one shop");
+        t.eq(shops[0]._Fruit.length, 1, "expanded fruits");
+        t.eq(shops[0]._Fruit[0].name, "kiwi", "expanded fruit");
         var one = od.entitySet("Shop").key("s1").query().expand("_Fruit").run().d.results;
-        eq(one._Fruit[0].__id, "kiwi", "expand on a single entity");
+        t.eq(one._Fruit[0].__id, "kiwi", "expand on a single entity");
 
         // Linked user data stays: deleting it answers 409 (links remain), and
         // personium-dao has no $links API for user data. The cell is fresh.
     } catch (e) {
-        failures.push("unexpected exception: " + (e.code !== undefined ? e.code + " " : "") + e.message);
+        t.unexpected(e);
     }
-    if (failures.length > 0) {
-        return {status: 500, headers: {"Content-Type": "text/plain"}, body: [failures.join("\n")]};
-    }
-    return {status: 200, headers: {"Content-Type": "text/plain"}, body: ["OK"]};
+    return t.response();
 }

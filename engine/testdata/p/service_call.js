@@ -2,22 +2,7 @@
  * Calling another service: mkService, ServiceCollection.put/configure, call(name, body, contentType); error statuses come back, not thrown.
  */
 function(request) {
-    var failures = [];
-    function eq(got, want, what) {
-        if (got !== want) {
-            failures.push(what + ": got " + JSON.stringify(got) + ", want " + JSON.stringify(want));
-        }
-    }
-    function fails(code, what, fn) {
-        try {
-            fn();
-            failures.push(what + ": no exception");
-        } catch (e) {
-            if (!(e instanceof _p.PersoniumException) || e.code !== code) {
-                failures.push(what + ": " + e.code + " " + e.message + ", want " + code);
-            }
-        }
-    }
+    var t = require("testCommon").checker();
 
     try {
         var box = _p.localbox();
@@ -28,18 +13,15 @@ function(request) {
             " body: [req.method, \":\", req.input.readAll()]}; }");
         svc.configure("echo", "echo.js");
         var res = svc.call("echo", "ping", "text/plain");
-        eq(res.getStatusCode(), 201, "status of the called service");
-        eq(res.bodyAsString(), "POST:ping", "body of the called service");
-        eq(res.getHeader("X-Echo"), "1", "header of the called service");
+        t.eq(res.getStatusCode(), 201, "status of the called service");
+        t.eq(res.bodyAsString(), "POST:ping", "body of the called service");
+        t.eq(res.getHeader("X-Echo"), "1", "header of the called service");
         var missing = svc.call("nothing", "x", "text/plain");
-        eq(missing.getStatusCode(), 404, "a missing route answers 404 without an exception");
+        t.eq(missing.getStatusCode(), 404, "a missing route answers 404 without an exception");
         svc.del("echo.js");
         box.del("svc2");
     } catch (e) {
-        failures.push("unexpected exception: " + (e.code !== undefined ? e.code + " " : "") + e.message);
+        t.unexpected(e);
     }
-    if (failures.length > 0) {
-        return {status: 500, headers: {"Content-Type": "text/plain"}, body: [failures.join("\n")]};
-    }
-    return {status: 200, headers: {"Content-Type": "text/plain"}, body: ["OK"]};
+    return t.response();
 }
