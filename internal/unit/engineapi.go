@@ -33,6 +33,10 @@ type engineAPI struct {
 	schema  string // the box's schema URL
 	subject string // p:service subject account ("" none)
 	depth   int
+	// remote is the address of the client whose request runs the
+	// script: the script's requests come from it (an account's IP
+	// address range applies to them as to the client).
+	remote string
 }
 
 var _ engine.API = (*engineAPI)(nil)
@@ -47,7 +51,7 @@ func (a *engineAPI) Do(ctx context.Context, method, rawURL string, header http.H
 		return nil, perr.Errorf(perr.Invalid, "_p: %v", err)
 	}
 	r.Header = header
-	r.RemoteAddr = "127.0.0.1:0"
+	r.RemoteAddr = a.remote
 	r.RequestURI = r.URL.RequestURI()
 	w := &captureWriter{header: http.Header{}, max: engine.DefaultLimits.MaxBody}
 	a.s.ServeHTTP(w, r)

@@ -220,7 +220,7 @@ func (s *Server) serveService(w http.ResponseWriter, r *http.Request, sp *dav.Sp
 	if depth >= maxEngineDepth {
 		return perr.Errorf(perr.Unavailable, "engine: services calling services %d deep", depth)
 	}
-	api := &engineAPI{s: s, subject: serviceSubject(sp.Props), depth: depth + 1}
+	api := &engineAPI{s: s, subject: serviceSubject(sp.Props), depth: depth + 1, remote: r.RemoteAddr}
 	env := engine.Env{UnitURL: s.cfg.UnitURL, BoxURL: sp.Box.URL, ServiceURL: sp.URL}
 	if ba, ok := sp.Box.Access.(*boxAccess); ok {
 		api.cell, api.schema = ba.c, ba.box.schema
