@@ -72,6 +72,13 @@ func TestUserDataBasics(t *testing.T) {
 		r.json("d/results/stars", float64(4))
 		r.json("d/results/text", "hello")
 	}
+	do(t, "rename a Property of a type with data", "PUT", od+"$metadata/Property(Name='stars',_EntityType.Name='Note')", auth("If-Match", "*"),
+		`{"Name":"rating","_EntityType.Name":"Note","Type":"Edm.Int32","DefaultValue":"3"}`).must(204)
+	r = do(t, "GET after the rename", "GET", od+"Note('n1')", auth(), nil)
+	if r.ok(200) {
+		r.json("d/results/rating", float64(4))
+		r.absent("d/results/stars")
+	}
 	do(t, "DELETE", "DELETE", od+"Note('n1')", auth(), nil).must(204)
 	do(t, "GET deleted", "GET", od+"Note('n1')", auth(), nil).wantError(404, "PR404-OD-0002")
 }

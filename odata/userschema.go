@@ -2,6 +2,8 @@ package odata
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -205,10 +207,13 @@ func (us *userSchema) entityTypeDelete(ctx context.Context, old, e *Entity) ([]m
 }
 
 // propertyDelete refuses to delete a property of an entity type that
-// holds data.
+// holds data; a rename carries the values (see renameValues).
 func (us *userSchema) propertyDelete(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
 	if e != nil {
-		return nil, nil
+		if old == nil || old.Props["Name"] == e.Props["Name"] {
+			return nil, nil
+		}
+		return us.renameValues(ctx, str(e.Props[refEntityType]), str(old.Props["Name"]), str(e.Props["Name"]))
 	}
 	if has, err := us.typeHasData(ctx, str(old.Props[refEntityType])); err != nil || has {
 		if err == nil {
@@ -217,6 +222,50 @@ func (us *userSchema) propertyDelete(ctx context.Context, old, e *Entity) ([]met
 		return nil, err
 	}
 	return nil, nil
+}
+
+// MaxRenameEntities bounds the data a property rename rewrites: values
+// are stored under the property's name, so a rename rewrites every entity
+// of the type in the rename's own atomic batch. Over it, the rename is
+// refused (PR409-OD-0001) and the data left as it is.
+const MaxRenameEntities = 100_000
+
+// renameValues returns the updates that move the values of property from
+// to member to in every entity of entityType.
+func (us *userSchema) renameValues(ctx context.Context, entityType, from, to string) ([]metastore.Op, error) {
+	ets, err := us.list(ctx, SetEntityType, eq("Name", entityType))
+	if err != nil || len(ets) == 0 {
+		return nil, err
+	}
+	res, err := us.p.Store.Query(ctx, &metastore.Query{Kind: userKindPrefix + ets[0].ID, Cell: us.p.Cell,
+		Parent: UserDataParent(us.p.Parent), Filter: metastore.Cmp{Field: from, Op: metastore.Ne, Value: nil},
+		Limit: MaxRenameEntities + 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Docs) > MaxRenameEntities {
+		return nil, perr.New("PR409-OD-0001").WithCause(fmt.Errorf("renaming %s would rewrite over %d entities", from, MaxRenameEntities))
+	}
+	ops := make([]metastore.Op, 0, len(res.Docs))
+	for _, d := range res.Docs {
+		var body map[string]json.RawMessage
+		if err := json.Unmarshal(d.Body, &body); err != nil {
+			return nil, perr.Errorf(perr.Internal, "entity %s: %v", d.ID, err)
+		}
+		v, has := body[from]
+		if !has {
+			continue
+		}
+		delete(body, from)
+		body[to] = v
+		nb, err := json.Marshal(body)
+		if err != nil {
+			return nil, perr.Errorf(perr.Internal, "entity %s: %v", d.ID, err)
+		}
+		d.Body = nb
+		ops = append(ops, metastore.Op{Type: metastore.Update, Doc: d, IfVersion: d.Version})
+	}
+	return ops, nil
 }
 
 // complexHasData reports whether an entity type using the complex type
@@ -317,14 +366,8 @@ func (us *userSchema) checkProperty(set, ref string) func(ctx context.Context, o
 				return err
 			}
 			if set == SetProperty && old.Props["Name"] != e.Props["Name"] {
-				// Values are stored under the property's name: renaming
-				// would mean rewriting every entity (not done yet).
-				if has, err := us.typeHasData(ctx, str(e.Props[ref])); err != nil || has {
-					if err == nil {
-						err = perr.New("PR409-OD-0001")
-					}
-					return err
-				}
+				// The values move with the name (propertyDelete); the new
+				// name gets its index.
 				return us.index(ctx, str(e.Props[ref]), str(e.Props["Name"]))
 			}
 			return nil

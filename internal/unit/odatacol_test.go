@@ -152,7 +152,20 @@ func TestUserData(t *testing.T) {
 	want(400, "PR400-OD-0006", "POST", meta+"Property", `{"Name":"must","_EntityType.Name":"Person","Type":"Edm.String","Nullable":false}`)
 	want(201, "", "POST", meta+"Property", `{"Name":"may","_EntityType.Name":"Person","Type":"Edm.String"}`)
 	want(409, "PR409-OD-0001", "DELETE", meta+"Property(Name='may',_EntityType.Name='Person')", "") // the type holds data
-	want(409, "PR409-OD-0001", "PUT", meta+"Property(Name='may',_EntityType.Name='Person')", `{"Name":"might","_EntityType.Name":"Person","Type":"Edm.String"}`)
+	// A rename of a property carries its values (Personium renames with
+	// data too), and filters and orders find them under the new name.
+	want(204, "", "MERGE", od+"Person('p1')", `{"may":"perhaps"}`)
+	want(204, "", "PUT", meta+"Property(Name='may',_EntityType.Name='Person')", `{"Name":"might","_EntityType.Name":"Person","Type":"Edm.String"}`)
+	if r := want(200, "", "GET", od+"Person('p1')", ""); !strings.Contains(string(r.body), `"might":"perhaps"`) || strings.Contains(string(r.body), `"may"`) {
+		t.Errorf("after the rename: %s", r.body)
+	}
+	if r := want(200, "", "GET", od+"Person?$filter=might+eq+'perhaps'&$inlinecount=allpages", ""); !strings.Contains(string(r.body), `"__count":"1"`) {
+		t.Errorf("filter on the renamed property: %s", r.body)
+	}
+	if r := want(200, "", "GET", od+"Person?$filter=may+eq+'perhaps'", ""); strings.Contains(string(r.body), `perhaps`) {
+		t.Errorf("the old name still finds the value: %s", r.body)
+	}
+	want(204, "", "PUT", meta+"Property(Name='might',_EntityType.Name='Person')", `{"Name":"may","_EntityType.Name":"Person","Type":"Edm.String"}`)
 	// A rename of the entity type carries its data.
 	e.must(204, "PUT", meta+"EntityType('Person')", `{"Name":"Human"}`)
 	want(200, "", "GET", od+"Human('p1')", "")
