@@ -359,7 +359,7 @@ func (q *request) delete() error {
 	}
 	xr := strings.ToLower(q.r.Header.Get("X-Personium-Recursive"))
 	recursive := xr == "true" || (xr != "false" && (depth != "" || q.box.PlainClient))
-	held, err := heldDocs(q.ctx, q.h.cfg.Meta, q.box.Cell, nodes)
+	held, content, err := heldContent(q.ctx, q.h.cfg.Meta, q.box.Cell, nodes, q.h.cfg.Bookkeeping)
 	if err != nil {
 		return err
 	}
@@ -367,7 +367,7 @@ func (q *request) delete() error {
 	if n.typ() == string(CollectionService) && members == 1 && nodes[1].name() == SrcCollection {
 		members = 0 // a service collection with an empty __src is empty
 	}
-	if (members > 0 || len(held) > 0) && !recursive {
+	if (members > 0 || content > 0) && !recursive {
 		return perr.New("PR403-DV-0003")
 	}
 	if err := q.lockedForDelete(res); err != nil {

@@ -57,6 +57,9 @@ type Config struct {
 	// on a service collection (its routes): an error refuses the whole
 	// PROPPATCH and is answered as is.
 	CheckService func(p Property) error
+	// Bookkeeping names kinds of documents a special collection holds
+	// that do not make it non-empty (they are deleted with it).
+	Bookkeeping map[string]bool
 }
 
 // Handler serves the WebDAV tree of boxes. It is safe for concurrent use.
@@ -510,6 +513,15 @@ func (h *Handler) CheckSources(f func(name string, src []byte) error) { h.cfg.Ch
 // CheckServices sets the vetting of p:service properties (see
 // Config.CheckService); call it before serving.
 func (h *Handler) CheckServices(f func(p Property) error) { h.cfg.CheckService = f }
+
+// IgnoreHeld sets the Bookkeeping kinds (see Config.Bookkeeping); call it
+// before serving.
+func (h *Handler) IgnoreHeld(kinds ...string) {
+	h.cfg.Bookkeeping = map[string]bool{}
+	for _, k := range kinds {
+		h.cfg.Bookkeeping[k] = true
+	}
+}
 
 // BoxDeleted drops the locks of a deleted box and schedules garbage
 // collection of its content.

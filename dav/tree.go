@@ -428,7 +428,16 @@ func BoxNodes(ctx context.Context, store metastore.Store, cellID, root string) (
 // nodes hold (an OData collection's schema and data): every kind whose
 // Parent is the collection's node ID, or starts with it and a slash.
 func heldDocs(ctx context.Context, store metastore.Store, cellID string, nodes []*node) ([]string, error) {
+	ids, _, err := heldContent(ctx, store, cellID, nodes, nil)
+	return ids, err
+}
+
+// heldContent is heldDocs, also counting the documents that are content:
+// those whose kind is not in bookkeeping (such as a schema's version
+// counter, which does not make a collection non-empty).
+func heldContent(ctx context.Context, store metastore.Store, cellID string, nodes []*node, bookkeeping map[string]bool) ([]string, int, error) {
 	var ids []string
+	content := 0
 	for _, n := range nodes {
 		if !n.special() {
 			continue
@@ -437,14 +446,17 @@ func heldDocs(ctx context.Context, store metastore.Store, cellID string, nodes [
 			Filter: metastore.Or{metastore.Cmp{Field: metastore.FieldParent, Op: metastore.Eq, Value: n.id()},
 				metastore.Prefix{Field: metastore.FieldParent, Value: n.id() + "/"}}})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, d := range res.Docs {
 			if d.Kind == KindNode {
 				continue // a service's __src and its files: in the subtree already
 			}
 			ids = append(ids, d.ID)
+			if !bookkeeping[d.Kind] {
+				content++
+			}
 		}
 	}
-	return ids, nil
+	return ids, content, nil
 }

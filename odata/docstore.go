@@ -44,6 +44,9 @@ type DocProvider struct {
 	// of that type: lists are filtered, other entities do not exist (a
 	// unit user sees only the cells it owns).
 	Scope map[string]metastore.Expr
+	// Bump, if set, returns an operation added to every write batch of
+	// the provider (the user schema's version, see SchemaVersion).
+	Bump func(ctx context.Context) (metastore.Op, error)
 }
 
 // ListRequest is a compiled list query.
@@ -319,6 +322,13 @@ func (p *DocProvider) createOps(ctx context.Context, t *EntityType, props map[st
 // apply runs ops and maps store errors to Personium codes; e, if not nil,
 // gets the stored version of the first op's document.
 func (p *DocProvider) apply(ctx context.Context, e *Entity, ops []metastore.Op) error {
+	if p.Bump != nil && len(ops) > 0 {
+		op, err := p.Bump(ctx)
+		if err != nil {
+			return err
+		}
+		ops = append(ops[:len(ops):len(ops)], op)
+	}
 	if cs, ok := ctx.Value(changesetKey{}).(*Changeset); ok {
 		// Inside a $batch changeset: collected, applied with the rest.
 		cs.ops = append(cs.ops, ops...)

@@ -160,6 +160,13 @@ func registerDynamic(ctx context.Context, sp *DocProvider, e *Entity) ([]metasto
 			}
 		}
 	}
+	if len(ops) > 0 && sp.Bump != nil {
+		op, err := sp.Bump(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
 	return ops, nil
 }
 

@@ -132,6 +132,7 @@ const assocEnds = "AssociationEnd-AssociationEnd"
 // entity sets, with Personium's rules as hooks (reference §7.1).
 func SchemaProvider(store metastore.Store, cell, col string, now func() time.Time, newID func() string) *DocProvider {
 	p := &DocProvider{Store: store, Schema: MetaSchema(), Cell: cell, Parent: col, Now: now, NewID: newID}
+	p.Bump = func(ctx context.Context) (metastore.Op, error) { return bumpSchema(ctx, store, cell, col) }
 	us := &userSchema{p: p}
 	p.Hooks = map[string]*Hooks{
 		SetEntityType:          {Check: us.checkEntityType, Extra: us.entityTypeDelete},
@@ -144,6 +145,54 @@ func SchemaProvider(store metastore.Store, cell, col string, now func() time.Tim
 }
 
 type userSchema struct{ p *DocProvider }
+
+// KindSchemaVersion is the kind of the one document per OData collection
+// whose version counts the changes of the collection's user schema: every
+// batch that changes the schema (including the registration of dynamic
+// properties) updates it, so a cached schema is known to be current by
+// reading one document (see SchemaVersion). It lives under the collection
+// and is moved and deleted with it.
+const KindSchemaVersion = "SchemaVersion"
+
+func schemaVersionID(col string) string { return "schema-version-" + col }
+
+func schemaVersionDoc(cell, col string) metastore.Doc {
+	return metastore.Doc{ID: schemaVersionID(col), Kind: KindSchemaVersion, Cell: cell, Parent: col, Key: "schema", Body: []byte("{}")}
+}
+
+// SchemaVersion returns the version of the user schema of collection col
+// in cell, creating its document on first use.
+func SchemaVersion(ctx context.Context, store metastore.Store, cell, col string) (int64, error) {
+	d, err := store.Get(ctx, schemaVersionID(col))
+	if err == nil {
+		return d.Version, nil
+	}
+	if !perr.Is(err, perr.NotExist) {
+		return 0, err
+	}
+	docs, err := store.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: schemaVersionDoc(cell, col)})
+	if perr.Is(err, perr.Exist) { // made meanwhile
+		d, err := store.Get(ctx, schemaVersionID(col))
+		if err != nil {
+			return 0, err
+		}
+		return d.Version, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return docs[0].Version, nil
+}
+
+// bumpSchema is the operation that counts one more change of the schema.
+func bumpSchema(ctx context.Context, store metastore.Store, cell, col string) (metastore.Op, error) {
+	if _, err := store.Get(ctx, schemaVersionID(col)); perr.Is(err, perr.NotExist) {
+		return metastore.Op{Type: metastore.Create, Doc: schemaVersionDoc(cell, col)}, nil
+	} else if err != nil {
+		return metastore.Op{}, err
+	}
+	return metastore.Op{Type: metastore.Update, Doc: schemaVersionDoc(cell, col)}, nil
+}
 
 func (us *userSchema) list(ctx context.Context, set string, f metastore.Expr) ([]*Entity, error) {
 	ents, _, err := us.p.List(ctx, us.p.Schema.Type(set), &ListRequest{Filter: f, Limit: -1})

@@ -59,10 +59,20 @@ func (m *Manager) rand() io.Reader {
 	return rand.Reader
 }
 
-// NewID returns a random 128-bit identifier in hex.
+// NewID returns a 128-bit identifier in hex: the time in Unix ms (48
+// bits) and 80 random bits. IDs made one after the other sort together,
+// so the store's indexes on them (document IDs, and the keys of entities
+// created without __id) grow at their end rather than at random pages,
+// which kept large sets' writes in the page cache; 80 random bits keep
+// them unguessable. (Creation times are no secret: entities show their
+// __published.)
 func (m *Manager) NewID() string {
 	var b [16]byte
-	if _, err := io.ReadFull(m.rand(), b[:]); err != nil {
+	ms := uint64(m.now().UnixMilli())
+	for i := 0; i < 6; i++ {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	if _, err := io.ReadFull(m.rand(), b[6:]); err != nil {
 		panic("cell: no randomness: " + err.Error())
 	}
 	return hex.EncodeToString(b[:])

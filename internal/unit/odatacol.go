@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/personium-go/personium/acl"
@@ -81,7 +82,7 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 		metaService().Serve(w, r, rest)
 		return nil
 	}
-	schema, err := odata.UserDataSchema(ctx, provider)
+	schema, err := s.userSchema(ctx, provider, sp.Box.Cell, sp.Node)
 	if err != nil {
 		return err
 	}
@@ -100,4 +101,48 @@ func (s *Server) special(w http.ResponseWriter, r *http.Request, sp *dav.Special
 	// GET {od} is this service's service document.
 	svc.Serve(w, r, strings.TrimPrefix(sp.Path, "/"))
 	return nil
+}
+
+// schemaCache keeps the user schemas of OData collections, built from
+// the schema documents, with the version they were built at (see
+// odata.SchemaVersion): one document read tells whether a cached schema
+// is still current, in this process and after changes made by others.
+type schemaCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSchema // by cell ID and collection node ID
+}
+
+type cachedSchema struct {
+	version int64
+	schema  *odata.Schema
+}
+
+// maxCachedSchemas bounds the cache; when full it starts again empty.
+const maxCachedSchemas = 1024
+
+// userSchema returns the user schema of collection col, from the cache
+// when it is current. Schemas are shared between requests: read-only.
+func (s *Server) userSchema(ctx context.Context, provider *odata.DocProvider, cell, col string) (*odata.Schema, error) {
+	v, err := odata.SchemaVersion(ctx, s.cfg.Cells.Store, cell, col)
+	if err != nil {
+		return nil, err
+	}
+	key := cell + "/" + col
+	s.schemas.mu.Lock()
+	c, ok := s.schemas.m[key]
+	s.schemas.mu.Unlock()
+	if ok && c.version == v {
+		return c.schema, nil
+	}
+	schema, err := odata.UserDataSchema(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	s.schemas.mu.Lock()
+	if s.schemas.m == nil || len(s.schemas.m) >= maxCachedSchemas {
+		s.schemas.m = map[string]cachedSchema{}
+	}
+	s.schemas.m[key] = cachedSchema{version: v, schema: schema}
+	s.schemas.mu.Unlock()
+	return schema, nil
 }

@@ -72,6 +72,7 @@ type Server struct {
 	cfg      Config
 	unitPath string // path of UnitURL, ending in "/"
 	router   *mux.Router
+	schemas  schemaCache // user schemas of OData collections
 	log      *slog.Logger
 	authz    Authorizer
 }
@@ -94,6 +95,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.DAV.HandleSpecial(s.serveSpecial)
 		cfg.DAV.CheckSources(engine.Check)
 		cfg.DAV.CheckServices(checkService)
+		cfg.DAV.IgnoreHeld(odata.KindSchemaVersion)
 	}
 	return s, nil
 }
