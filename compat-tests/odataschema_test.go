@@ -121,6 +121,15 @@ func TestUserDataNavigationAndBatch(t *testing.T) {
 		r.fail("want the changeset's 409")
 	}
 	do(t, "nothing of the failed changeset", "GET", od+"Book('b2')", auth(), nil).wantError(404, "PR404-OD-0002")
+
+	// A malformed part (no Content-Type: application/http) refuses the
+	// whole $batch before anything runs (BatchBodyParser).
+	malformed := "--batch_y\r\nContent-Type: multipart/mixed; boundary=changeset_y\r\n\r\n" +
+		"--changeset_y\r\nContent-Transfer-Encoding: binary\r\n\r\n" +
+		"POST Book HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{\"__id\":\"b3\",\"title\":\"Mon\"}\r\n" +
+		"--changeset_y--\r\n\r\n--batch_y--\r\n"
+	do(t, "a malformed part", "POST", od+"$batch", auth("Content-Type", "multipart/mixed; boundary=batch_y"), malformed).wantError(400, "PR400-OD-0021")
+	do(t, "nothing of the malformed batch", "GET", od+"Book('b3')", auth(), nil).wantError(404, "PR404-OD-0002")
 }
 
 // TestUserDataQueries: the query options over user data (apiref 400-408):
