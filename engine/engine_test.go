@@ -187,3 +187,15 @@ func TestResponseRules(t *testing.T) {
 		t.Errorf("Shift_JIS body % x, want % x", r.Body, want)
 	}
 }
+
+// FuzzCheck: any source given to Check (what a PUT into __src stores)
+// is vetted without a crash or a hang of the parser.
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{"function(r){ return {status:200, headers:{}, body:['x']}; }", "exports.handler = r => r;",
+		"var a = 1;\nfunction(r){}", "function(", "\xff", "}", "/*", "`${"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		_ = Check("f.js", []byte(src))
+	})
+}
