@@ -13,13 +13,15 @@ import (
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/swarm"
+	"github.com/personium-go/personium/swarm/bee"
 	"github.com/personium-go/personium/swarm/localstore"
 )
 
-// content is the content store of a running unit and its garbage
-// collector.
+// content is the content store of a running unit and, for the local
+// store, its garbage collector.
 type content struct {
-	store    *localstore.Store
+	store    *localstore.Store // --store local
+	bee      *bee.Store        // --store bee
 	meta     metastore.Store
 	log      *slog.Logger
 	interval time.Duration
@@ -29,9 +31,13 @@ type content struct {
 }
 
 // openContent opens the content store named by --store.
-func openContent(c *serveConfig, meta metastore.Store, log *slog.Logger) (*content, error) {
-	if c.store != "local" {
-		return nil, fmt.Errorf("unknown --store %q (have: local)", c.store)
+func openContent(ctx context.Context, c *serveConfig, meta metastore.Store, log *slog.Logger) (*content, error) {
+	switch c.store {
+	case "local":
+	case "bee":
+		return openBee(ctx, c, meta, log)
+	default:
+		return nil, fmt.Errorf("unknown --store %q (have: local, bee)", c.store)
 	}
 	st, err := localstore.Open(filepath.Join(c.data, "chunks"), localstore.Options{
 		// Every writer is this process's WebDAV handler, which announces
@@ -52,6 +58,26 @@ func openContent(c *serveConfig, meta metastore.Store, log *slog.Logger) (*conte
 		stop: make(chan struct{}), stopped: make(chan struct{})}, nil
 }
 
+// openBee opens a Bee node's store (--bee-url, --bee-batch) and checks
+// the batch before the unit serves: a wrong or unusable batch is an
+// error at start, not at the first upload.
+func openBee(ctx context.Context, c *serveConfig, meta metastore.Store, log *slog.Logger) (*content, error) {
+	if c.beeURL == "" || c.beeBatch == "" {
+		return nil, fmt.Errorf("--store bee needs --bee-url and --bee-batch")
+	}
+	st, err := bee.New(c.beeURL, c.beeBatch, nil)
+	if err != nil {
+		return nil, err
+	}
+	stamp, err := st.Stamp(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postage batch %s on %s: %w", c.beeBatch, c.beeURL, err)
+	}
+	log.Info("bee store", "url", c.beeURL, "batch", c.beeBatch, "depth", stamp.Depth,
+		"utilization", stamp.Utilization, "ttl", time.Duration(stamp.TTL)*time.Second)
+	return &content{bee: st, meta: meta, log: log, stop: make(chan struct{}), stopped: make(chan struct{})}, nil
+}
+
 // davHandler returns the WebDAV handler over this store.
 func (ct *content) davHandler(ctx context.Context, encrypt bool, cells *cell.Manager) (*dav.Handler, error) {
 	locks := &lock.Manager{Store: ct.meta}
@@ -60,6 +86,12 @@ func (ct *content) davHandler(ctx context.Context, encrypt bool, cells *cell.Man
 	}
 	if err := dav.EnsureIndexes(ctx, ct.meta); err != nil {
 		return nil, err
+	}
+	if ct.bee != nil {
+		// Swarm keeps what was stamped until the batch expires: nothing
+		// to collect, no upload sessions to announce.
+		return dav.New(dav.Config{Meta: ct.meta, Content: ct.bee, Encrypt: encrypt, Locks: locks,
+			NewID: cells.NewID, Log: ct.log}), nil
 	}
 	return dav.New(dav.Config{
 		Meta:     ct.meta,
@@ -114,7 +146,7 @@ func (ct *content) collect(ctx context.Context) {
 // overwritten since the last collection, until close.
 func (ct *content) run() {
 	defer close(ct.stopped)
-	if ct.interval <= 0 {
+	if ct.interval <= 0 || ct.store == nil {
 		<-ct.stop
 		return
 	}

@@ -83,6 +83,8 @@ type serveConfig struct {
 	lockCount    int
 	lockTime     time.Duration
 	store        string
+	beeURL       string
+	beeBatch     string
 	introspect   string
 	debugListen  string
 	engineTime   time.Duration
@@ -141,7 +143,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.IntVar(&c.lockCount, "account-lock-count", envInt("ACCOUNT_LOCK_COUNT", 0), "failed password attempts in a row that lock an account; 0: no lock beyond the one second after each failure (PERSONIUM_ACCOUNT_LOCK_COUNT)")
 	fs.DurationVar(&c.lockTime, "account-lock-time", envDuration("ACCOUNT_LOCK_TIME", 30*time.Minute), "how long a locked account stays locked (PERSONIUM_ACCOUNT_LOCK_TIME)")
 	fs.StringVar(&c.introspect, "introspect-user", envDefault("INTROSPECT_USER", ""), "`user:password` that may call every cell's __introspect with HTTP Basic (PERSONIUM_INTROSPECT_USER)")
-	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) (PERSONIUM_STORE)")
+	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) or bee (chunks on the Bee node of --bee-url) (PERSONIUM_STORE)")
+	fs.StringVar(&c.beeURL, "bee-url", envDefault("BEE_URL", ""), "API URL of the Bee node of --store bee, e.g. http://127.0.0.1:1633 (PERSONIUM_BEE_URL)")
+	fs.StringVar(&c.beeBatch, "bee-batch", envDefault("BEE_BATCH", ""), "postage batch ID (64 hex digits) that stamps the chunks of --store bee (PERSONIUM_BEE_BATCH)")
 	fs.BoolVar(&c.encrypt, "encrypt", envDefault("ENCRYPT", "true") != "false", "encrypt file bodies chunk by chunk, as Swarm does (64-byte references whose keys stay in the metadata store); --encrypt=false stores plain chunks (PERSONIUM_ENCRYPT)")
 	fs.DurationVar(&c.gcInterval, "gc-interval", envDuration("GC_INTERVAL", 10*time.Minute), "how often unreferenced content chunks are collected, when files were deleted or overwritten since the last run; 0: never (PERSONIUM_GC_INTERVAL)")
 	fs.IntVar(&c.engineMemMiB, "engine-memory", envInt("ENGINE_MEMORY", 1024), "MiB the heap may grow by during one service script call before the call is stopped with 503 (PERSONIUM_ENGINE_MEMORY)")
@@ -235,7 +239,7 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("--introspect-user must be user:password")
 	}
-	ct, err := openContent(c, store, log)
+	ct, err := openContent(ctx, c, store, log)
 	if err != nil {
 		ln.Close()
 		return err

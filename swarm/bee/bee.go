@@ -1,0 +1,211 @@
+// Package bee is a swarm.Store on a Bee node (Swarm's reference client),
+// through its HTTP API: chunks go to POST /chunks with a postage batch
+// and come back from GET /chunks/{address} (reference swarm.md §1).
+//
+// The store is a plain net/http client; it never imports bee itself.
+// Every chunk Bee accepts is checked: the reference Bee answers must be
+// the address we computed, so a file never points at content the
+// network holds under another name. Chunks read back are checked by
+// swarm.Open (the store is not SelfVerifying: a node may answer
+// garbage).
+//
+// Not done yet (issue 8): read fallbacks to other nodes and gateways,
+// /bytes uploads, stewardship, `personium swarm push`.
+package bee
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/personium-go/personium/internal/perr"
+	"github.com/personium-go/personium/swarm"
+)
+
+// Store is a swarm.Store on the Bee node at URL, stamping chunks with
+// Batch. It is safe for concurrent use.
+type Store struct {
+	url   string // base URL without a trailing slash
+	batch string // postage batch ID, 64 hex digits
+	hc    *http.Client
+
+	tagMu sync.Mutex
+	tag   string // the upload tag chunks are attached to (Bee's dev mode requires one)
+}
+
+var _ swarm.Store = (*Store)(nil)
+
+// maxErrorBody bounds what is read of an error answer.
+const maxErrorBody = 4 << 10
+
+// New returns a store on the Bee node at url with postage batch batch.
+// hc may be nil (a client with a 60 s timeout is used).
+func New(url, batch string, hc *http.Client) (*Store, error) {
+	if b, err := hex.DecodeString(batch); err != nil || len(b) != 32 {
+		return nil, perr.Errorf(perr.Invalid, "bee: postage batch %q is not 64 hex digits", batch)
+	}
+	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+		return nil, perr.Errorf(perr.Invalid, "bee: node URL %q is not http(s)", url)
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	return &Store{url: strings.TrimSuffix(url, "/"), batch: strings.ToLower(batch), hc: hc}, nil
+}
+
+// Stamp is what the node says of the store's postage batch.
+type Stamp struct {
+	BatchID     string `json:"batchID"`
+	Utilization uint32 `json:"utilization"`
+	Usable      bool   `json:"usable"`
+	Depth       uint8  `json:"depth"`
+	BucketDepth uint8  `json:"bucketDepth"`
+	Immutable   bool   `json:"immutableFlag"`
+	TTL         int64  `json:"batchTTL"` // seconds
+}
+
+// Capacity is how many chunks the batch can stamp in all (2^depth).
+func (s *Stamp) Capacity() uint64 { return 1 << s.Depth }
+
+// Stamp asks the node about the store's batch (GET /stamps/{id}): a
+// preflight before serving, so that a wrong or unusable batch is an
+// error at start, not at the first upload.
+func (s *Store) Stamp(ctx context.Context) (*Stamp, error) {
+	var st Stamp
+	if err := s.call(ctx, http.MethodGet, "/stamps/"+s.batch, nil, nil, http.StatusOK, &st); err != nil {
+		return nil, err
+	}
+	if !st.Usable {
+		return &st, perr.New("PR503-SW-0002", s.batch)
+	}
+	return &st, nil
+}
+
+// Put stores chunk (span ‖ payload) under addr: POST /chunks, attached to
+// the store's tag. The reference Bee answers must be addr.
+func (s *Store) Put(ctx context.Context, addr [swarm.HashSize]byte, chunk []byte) error {
+	if len(chunk) < swarm.SpanSize || len(chunk) > swarm.SpanSize+swarm.ChunkSize {
+		return perr.Errorf(perr.Invalid, "bee: a chunk of %d bytes", len(chunk))
+	}
+	tag, err := s.uploadTag(ctx)
+	if err != nil {
+		return err
+	}
+	var got struct {
+		Reference string `json:"reference"`
+	}
+	h := http.Header{"Swarm-Postage-Batch-Id": {s.batch}, "Swarm-Tag": {tag}, "Content-Type": {"application/octet-stream"}}
+	if err := s.call(ctx, http.MethodPost, "/chunks", h, chunk, http.StatusCreated, &got); err != nil {
+		return err
+	}
+	if want := hex.EncodeToString(addr[:]); !strings.EqualFold(got.Reference, want) {
+		return perr.New("PR502-SW-0001", got.Reference, want)
+	}
+	return nil
+}
+
+// Get returns the chunk under addr (GET /chunks/{addr}); NotExist when
+// the node does not have it and cannot find it.
+func (s *Store) Get(ctx context.Context, addr [swarm.HashSize]byte) ([]byte, error) {
+	var b []byte
+	if err := s.call(ctx, http.MethodGet, "/chunks/"+hex.EncodeToString(addr[:]), nil, nil, http.StatusOK, &b); err != nil {
+		return nil, err
+	}
+	if len(b) < swarm.SpanSize || len(b) > swarm.SpanSize+swarm.ChunkSize {
+		return nil, fmt.Errorf("bee: chunk %x of %d bytes: %w", addr[:], len(b), swarm.ErrCorrupt)
+	}
+	return b, nil
+}
+
+// uploadTag returns the tag chunks are attached to, creating it on first
+// use (POST /tags). Bee's dev mode refuses untagged chunk uploads, and a
+// tag lets the node report what it has synced.
+func (s *Store) uploadTag(ctx context.Context) (string, error) {
+	s.tagMu.Lock()
+	defer s.tagMu.Unlock()
+	if s.tag != "" {
+		return s.tag, nil
+	}
+	var t struct {
+		UID uint64 `json:"uid"`
+	}
+	if err := s.call(ctx, http.MethodPost, "/tags", nil, nil, http.StatusCreated, &t); err != nil {
+		return "", err
+	}
+	s.tag = fmt.Sprint(t.UID)
+	return s.tag, nil
+}
+
+// call makes one request and decodes a want answer into out (a *[]byte
+// takes the body as it is); other answers become Personium-style errors.
+func (s *Store) call(ctx context.Context, method, path string, h http.Header, body []byte, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.url+path, rd)
+	if err != nil {
+		return perr.Errorf(perr.Invalid, "bee: %v", err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := s.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return perr.Errorf(perr.Unavailable, "bee: %s %s: %w", method, path, ctx.Err())
+		}
+		return perr.New("PR503-SW-0001", s.url, err.Error()).WithCause(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		return s.answerError(resp, method, path)
+	}
+	lim := io.LimitReader(resp.Body, swarm.SpanSize+swarm.ChunkSize+1)
+	if b, ok := out.(*[]byte); ok {
+		*b, err = io.ReadAll(lim)
+		if err != nil {
+			return perr.New("PR503-SW-0001", s.url, err.Error()).WithCause(err)
+		}
+		return nil
+	}
+	if err := json.NewDecoder(lim).Decode(out); err != nil {
+		return perr.New("PR502-SW-0002", resp.Status, "unreadable answer to "+method+" "+path)
+	}
+	return nil
+}
+
+// answerError maps Bee's answers (swarm.md §1, observed on v2.7.0) to
+// errors: 402 batch full, 404 unknown chunk (or batch, on uploads), 422
+// batch not usable yet; anything else names the status and Bee's message.
+func (s *Store) answerError(resp *http.Response, method, path string) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var e struct {
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(b, &e)
+	msg := e.Message
+	if msg == "" {
+		msg = strings.TrimSpace(string(b))
+	}
+	switch {
+	case resp.StatusCode == http.StatusPaymentRequired:
+		return perr.New("PR507-SW-0001", s.batch)
+	case resp.StatusCode == http.StatusUnprocessableEntity,
+		resp.StatusCode == http.StatusNotFound && (method != http.MethodGet || strings.HasPrefix(path, "/stamps/")):
+		return perr.New("PR503-SW-0002", s.batch)
+	case resp.StatusCode == http.StatusNotFound:
+		return perr.Errorf(perr.NotExist, "bee: no chunk at %s", path)
+	case resp.StatusCode >= 500:
+		return perr.New("PR503-SW-0001", s.url, resp.Status+": "+msg)
+	}
+	return perr.New("PR502-SW-0002", resp.Status, method+" "+path+": "+msg).WithCause(errors.New(msg))
+}
