@@ -65,7 +65,7 @@ func openBee(ctx context.Context, c *serveConfig, meta metastore.Store, log *slo
 	if c.beeURL == "" || c.beeBatch == "" {
 		return nil, fmt.Errorf("--store bee needs --bee-url and --bee-batch")
 	}
-	st, err := bee.New(c.beeURL, c.beeBatch, nil)
+	st, err := bee.New(c.beeURL, c.beeBatch, bee.Options{Fallbacks: c.beeFallbacks, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -85,6 +85,7 @@ type serveConfig struct {
 	store        string
 	beeURL       string
 	beeBatch     string
+	beeFallbacks []string
 	introspect   string
 	debugListen  string
 	engineTime   time.Duration
@@ -145,6 +146,10 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.introspect, "introspect-user", envDefault("INTROSPECT_USER", ""), "`user:password` that may call every cell's __introspect with HTTP Basic (PERSONIUM_INTROSPECT_USER)")
 	fs.StringVar(&c.store, "store", envDefault("STORE", "local"), "content `store` for file bodies: local (Swarm chunks in <data>/chunks) or bee (chunks on the Bee node of --bee-url) (PERSONIUM_STORE)")
 	fs.StringVar(&c.beeURL, "bee-url", envDefault("BEE_URL", ""), "API URL of the Bee node of --store bee, e.g. http://127.0.0.1:1633 (PERSONIUM_BEE_URL)")
+	fs.Func("bee-fallback", "API URL of a Bee node or gateway that reads of --store bee try when the primary node fails; repeat for more, tried in order (PERSONIUM_BEE_FALLBACK: comma-separated)", func(v string) error {
+		c.beeFallbacks = append(c.beeFallbacks, v)
+		return nil
+	})
 	fs.StringVar(&c.beeBatch, "bee-batch", envDefault("BEE_BATCH", ""), "postage batch ID (64 hex digits) that stamps the chunks of --store bee (PERSONIUM_BEE_BATCH)")
 	fs.BoolVar(&c.encrypt, "encrypt", envDefault("ENCRYPT", "true") != "false", "encrypt file bodies chunk by chunk, as Swarm does (64-byte references whose keys stay in the metadata store); --encrypt=false stores plain chunks (PERSONIUM_ENCRYPT)")
 	fs.DurationVar(&c.gcInterval, "gc-interval", envDuration("GC_INTERVAL", 10*time.Minute), "how often unreferenced content chunks are collected, when files were deleted or overwritten since the last run; 0: never (PERSONIUM_GC_INTERVAL)")
@@ -170,6 +175,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "personium serve: unexpected arguments %v\n", fs.Args())
 		return 2
+	}
+	if len(c.beeFallbacks) == 0 {
+		for _, u := range strings.Split(os.Getenv("PERSONIUM_BEE_FALLBACK"), ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				c.beeFallbacks = append(c.beeFallbacks, u)
+			}
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {

@@ -9,8 +9,12 @@
 // swarm.Open (the store is not SelfVerifying: a node may answer
 // garbage).
 //
-// Not done yet (issue 8): read fallbacks to other nodes and gateways,
-// /bytes uploads, stewardship, `personium swarm push`.
+// Reads fall back: when the primary node cannot give a chunk (it is
+// down, slow, or does not have it), the fallback nodes are asked in
+// order, each within its time limit; they are only read from. Stats says
+// which source served how many chunks.
+//
+// Not done yet (issue 8): /bytes uploads, stewardship.
 package bee
 
 import (
@@ -21,9 +25,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/personium-go/personium/internal/perr"
@@ -33,12 +39,31 @@ import (
 // Store is a swarm.Store on the Bee node at URL, stamping chunks with
 // Batch. It is safe for concurrent use.
 type Store struct {
-	url   string // base URL without a trailing slash
-	batch string // postage batch ID, 64 hex digits
-	hc    *http.Client
+	url       string   // base URL without a trailing slash
+	batch     string   // postage batch ID, 64 hex digits
+	fallbacks []string // read-only nodes, tried in order after url
+	readLimit time.Duration
+	hc        *http.Client
+	log       *slog.Logger
 
 	tagMu sync.Mutex
 	tag   string // the upload tag chunks are attached to (Bee's dev mode requires one)
+
+	served []atomic.Int64 // chunks served, by source: url, then fallbacks
+}
+
+// Options tune a Store.
+type Options struct {
+	// Fallbacks are Bee API URLs (other nodes, gateways that expose
+	// /chunks) that reads try, in order, when the primary node fails.
+	Fallbacks []string
+	// ReadTimeout bounds one chunk read from one node (default 10 s), so
+	// that a slow node hands over to the next.
+	ReadTimeout time.Duration
+	// HTTP is the client (default: a 60 s timeout per request).
+	HTTP *http.Client
+	// Log receives a warning when a fallback serves (default: discard).
+	Log *slog.Logger
 }
 
 var _ swarm.Store = (*Store)(nil)
@@ -47,18 +72,52 @@ var _ swarm.Store = (*Store)(nil)
 const maxErrorBody = 4 << 10
 
 // New returns a store on the Bee node at url with postage batch batch.
-// hc may be nil (a client with a 60 s timeout is used).
-func New(url, batch string, hc *http.Client) (*Store, error) {
+func New(url, batch string, opts Options) (*Store, error) {
 	if b, err := hex.DecodeString(batch); err != nil || len(b) != 32 {
 		return nil, perr.Errorf(perr.Invalid, "bee: postage batch %q is not 64 hex digits", batch)
 	}
-	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
-		return nil, perr.Errorf(perr.Invalid, "bee: node URL %q is not http(s)", url)
+	s := &Store{batch: strings.ToLower(batch), hc: opts.HTTP, readLimit: opts.ReadTimeout, log: opts.Log}
+	for i, u := range append([]string{url}, opts.Fallbacks...) {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return nil, perr.Errorf(perr.Invalid, "bee: node URL %q is not http(s)", u)
+		}
+		if i == 0 {
+			s.url = strings.TrimSuffix(u, "/")
+		} else {
+			s.fallbacks = append(s.fallbacks, strings.TrimSuffix(u, "/"))
+		}
 	}
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+	if s.hc == nil {
+		s.hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	return &Store{url: strings.TrimSuffix(url, "/"), batch: strings.ToLower(batch), hc: hc}, nil
+	if s.readLimit <= 0 {
+		s.readLimit = 10 * time.Second
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.served = make([]atomic.Int64, 1+len(s.fallbacks))
+	return s, nil
+}
+
+// Source is one node and how many chunks it served.
+type Source struct {
+	URL    string
+	Served int64
+}
+
+// Stats reports, for the primary node and each fallback in order, how
+// many chunks it served.
+func (s *Store) Stats() []Source {
+	out := make([]Source, len(s.served))
+	for i := range s.served {
+		u := s.url
+		if i > 0 {
+			u = s.fallbacks[i-1]
+		}
+		out[i] = Source{URL: u, Served: s.served[i].Load()}
+	}
+	return out
 }
 
 // Stamp is what the node says of the store's postage batch.
@@ -112,17 +171,50 @@ func (s *Store) Put(ctx context.Context, addr [swarm.HashSize]byte, chunk []byte
 	return nil
 }
 
-// Get returns the chunk under addr (GET /chunks/{addr}); NotExist when
-// the node does not have it and cannot find it.
+// Get returns the chunk under addr (GET /chunks/{addr}) from the primary
+// node or, when it fails, the first fallback that has it; NotExist when
+// every node answered that it does not have it.
 func (s *Store) Get(ctx context.Context, addr [swarm.HashSize]byte) ([]byte, error) {
-	var b []byte
-	if err := s.call(ctx, http.MethodGet, "/chunks/"+hex.EncodeToString(addr[:]), nil, nil, http.StatusOK, &b); err != nil {
-		return nil, err
+	path := "/chunks/" + hex.EncodeToString(addr[:])
+	var first, unavailable error
+	absent := true
+	for i := range s.served {
+		base := s.url
+		if i > 0 {
+			base = s.fallbacks[i-1]
+		}
+		rctx, cancel := context.WithTimeout(ctx, s.readLimit)
+		var b []byte
+		err := s.callAt(rctx, base, http.MethodGet, path, nil, nil, http.StatusOK, &b)
+		cancel()
+		if err == nil && (len(b) < swarm.SpanSize || len(b) > swarm.SpanSize+swarm.ChunkSize) {
+			err = fmt.Errorf("bee: chunk %x of %d bytes from %s: %w", addr[:], len(b), base, swarm.ErrCorrupt)
+		}
+		if err == nil {
+			s.served[i].Add(1)
+			if i > 0 {
+				s.log.Warn("swarm chunk served by a fallback node", "chunk", hex.EncodeToString(addr[:]),
+					"fallback", base, "primary_error", first)
+			}
+			return b, nil
+		}
+		if ctx.Err() != nil {
+			return nil, perr.Errorf(perr.Unavailable, "bee: %s: %w", path, ctx.Err())
+		}
+		if first == nil {
+			first = err
+		}
+		if !perr.Is(err, perr.NotExist) {
+			absent = false
+			if unavailable == nil {
+				unavailable = err
+			}
+		}
 	}
-	if len(b) < swarm.SpanSize || len(b) > swarm.SpanSize+swarm.ChunkSize {
-		return nil, fmt.Errorf("bee: chunk %x of %d bytes: %w", addr[:], len(b), swarm.ErrCorrupt)
+	if absent {
+		return nil, first
 	}
-	return b, nil
+	return nil, unavailable // a node that could not answer may have it
 }
 
 // uploadTag returns the tag chunks are attached to, creating it on first
@@ -144,14 +236,19 @@ func (s *Store) uploadTag(ctx context.Context) (string, error) {
 	return s.tag, nil
 }
 
-// call makes one request and decodes a want answer into out (a *[]byte
-// takes the body as it is); other answers become Personium-style errors.
+// call makes one request to the primary node and decodes a want answer
+// into out (a *[]byte takes the body as it is); other answers become
+// Personium-style errors.
 func (s *Store) call(ctx context.Context, method, path string, h http.Header, body []byte, want int, out any) error {
+	return s.callAt(ctx, s.url, method, path, h, body, want, out)
+}
+
+func (s *Store) callAt(ctx context.Context, base, method, path string, h http.Header, body []byte, want int, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, s.url+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return perr.Errorf(perr.Invalid, "bee: %v", err)
 	}
@@ -161,19 +258,19 @@ func (s *Store) call(ctx context.Context, method, path string, h http.Header, bo
 	resp, err := s.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return perr.Errorf(perr.Unavailable, "bee: %s %s: %w", method, path, ctx.Err())
+			return perr.Errorf(perr.Unavailable, "bee: %s %s%s: %w", method, base, path, ctx.Err())
 		}
-		return perr.New("PR503-SW-0001", s.url, err.Error()).WithCause(err)
+		return perr.New("PR503-SW-0001", base, err.Error()).WithCause(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
-		return s.answerError(resp, method, path)
+		return s.answerError(resp, base, method, path)
 	}
 	lim := io.LimitReader(resp.Body, swarm.SpanSize+swarm.ChunkSize+1)
 	if b, ok := out.(*[]byte); ok {
 		*b, err = io.ReadAll(lim)
 		if err != nil {
-			return perr.New("PR503-SW-0001", s.url, err.Error()).WithCause(err)
+			return perr.New("PR503-SW-0001", base, err.Error()).WithCause(err)
 		}
 		return nil
 	}
@@ -186,7 +283,7 @@ func (s *Store) call(ctx context.Context, method, path string, h http.Header, bo
 // answerError maps Bee's answers (swarm.md §1, observed on v2.7.0) to
 // errors: 402 batch full, 404 unknown chunk (or batch, on uploads), 422
 // batch not usable yet; anything else names the status and Bee's message.
-func (s *Store) answerError(resp *http.Response, method, path string) error {
+func (s *Store) answerError(resp *http.Response, base, method, path string) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var e struct {
 		Message string `json:"message"`
@@ -205,7 +302,7 @@ func (s *Store) answerError(resp *http.Response, method, path string) error {
 	case resp.StatusCode == http.StatusNotFound:
 		return perr.Errorf(perr.NotExist, "bee: no chunk at %s", path)
 	case resp.StatusCode >= 500:
-		return perr.New("PR503-SW-0001", s.url, resp.Status+": "+msg)
+		return perr.New("PR503-SW-0001", base, resp.Status+": "+msg)
 	}
 	return perr.New("PR502-SW-0002", resp.Status, method+" "+path+": "+msg).WithCause(errors.New(msg))
 }

@@ -2,12 +2,15 @@ package bee
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/personium-go/personium/internal/perr"
 	"github.com/personium-go/personium/swarm"
@@ -31,7 +34,7 @@ func beeNode(t *testing.T) (url, batch string) {
 func TestConformance(t *testing.T) {
 	url, batch := beeNode(t)
 	swarmtest.Run(t, func(t *testing.T) swarm.Store {
-		s, err := New(url, batch, nil)
+		s, err := New(url, batch, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,12 +45,12 @@ func TestConformance(t *testing.T) {
 // TestStamp: the preflight sees the batch usable, an unknown batch not.
 func TestStamp(t *testing.T) {
 	url, batch := beeNode(t)
-	s, _ := New(url, batch, nil)
+	s, _ := New(url, batch, Options{})
 	st, err := s.Stamp(context.Background())
 	if err != nil || !st.Usable || st.Depth < 17 || st.Capacity() < 1<<17 {
 		t.Fatalf("stamp %+v: %v", st, err)
 	}
-	other, _ := New(url, strings.Repeat("ab", 32), nil)
+	other, _ := New(url, strings.Repeat("ab", 32), Options{})
 	if _, err := other.Stamp(context.Background()); perr.CodeOf(err) != "PR503-SW-0002" {
 		t.Errorf("unknown batch: %v", err)
 	}
@@ -62,7 +65,7 @@ func TestStamp(t *testing.T) {
 func fakeBee(t *testing.T, h http.HandlerFunc) *Store {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	s, err := New(srv.URL, strings.Repeat("0a", 32), nil)
+	s, err := New(srv.URL, strings.Repeat("0a", 32), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +144,111 @@ func TestMisbehavingNode(t *testing.T) {
 	if _, err := down.Get(ctx, addr); perr.CodeOf(err) != "PR503-SW-0001" {
 		t.Errorf("node down: %v", err)
 	}
-	if _, err := New("ftp://x", hex.EncodeToString(make([]byte, 32)), nil); err == nil {
+	if _, err := New("ftp://x", hex.EncodeToString(make([]byte, 32)), Options{}); err == nil {
 		t.Error("a non-HTTP node URL was accepted")
 	}
-	if _, err := New("http://x", "abc", nil); err == nil {
+	if _, err := New("http://x", "abc", Options{}); err == nil {
 		t.Error("a malformed batch was accepted")
+	}
+}
+
+// TestFallback: chunks the primary node cannot give (it is down, slow,
+// answers garbage or does not have them) are read from the fallbacks in
+// order, and Stats says who served; an absent chunk is NotExist only
+// when every node said so.
+func TestFallback(t *testing.T) {
+	ctx := context.Background()
+	addr := swarm.ChunkAddress(5, []byte("hello"))
+	chunk := append([]byte{5, 0, 0, 0, 0, 0, 0, 0}, "hello"...)
+	has := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/chunks/"+hex.EncodeToString(addr[:]) {
+			w.Write(chunk)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer has.Close()
+	lacks := httptest.NewServer(http.HandlerFunc(http.NotFound))
+	defer lacks.Close()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	batch := strings.Repeat("0a", 32)
+	for _, tc := range []struct {
+		name    string
+		primary string
+		fb      []string
+		served  []int64
+	}{
+		{"primary down", "http://127.0.0.1:1", []string{has.URL}, []int64{0, 1}},
+		{"primary lacks it", lacks.URL, []string{lacks.URL, has.URL}, []int64{0, 0, 1}},
+		{"primary slow", slow.URL, []string{has.URL}, []int64{0, 1}},
+		{"primary has it", has.URL, []string{lacks.URL}, []int64{1, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(tc.primary, batch, Options{Fallbacks: tc.fb, ReadTimeout: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			r, err := swarm.Open(ctx, s, swarm.Reference(addr[:]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := make([]byte, 5)
+			if _, err := io.ReadFull(r, b); err != nil || string(b) != "hello" {
+				t.Fatalf("read %q: %v", b, err)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Errorf("took %v", el)
+			}
+			for i, src := range s.Stats() {
+				if src.Served != tc.served[i] {
+					t.Errorf("source %d (%s) served %d, want %d", i, src.URL, src.Served, tc.served[i])
+				}
+			}
+		})
+	}
+	other := swarm.ChunkAddress(3, []byte("abc"))
+	s, _ := New(lacks.URL, batch, Options{Fallbacks: []string{has.URL}})
+	if _, err := s.Get(ctx, other); !perr.Is(err, perr.NotExist) {
+		t.Errorf("absent everywhere: %v", err)
+	}
+	s, _ = New(lacks.URL, batch, Options{Fallbacks: []string{"http://127.0.0.1:1"}})
+	if _, err := s.Get(ctx, other); perr.Is(err, perr.NotExist) || err == nil {
+		t.Errorf("absent on the primary, a fallback down: %v, want unavailable", err)
+	}
+}
+
+// TestFallbackNode: a file stored on the node reads back, byte for byte,
+// through a store whose primary node is down and whose fallback is the
+// node.
+func TestFallbackNode(t *testing.T) {
+	url, batch := beeNode(t)
+	ctx := context.Background()
+	up, _ := New(url, batch, Options{})
+	data := make([]byte, 3*swarm.ChunkSize+100)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	ref, err := swarm.Upload(ctx, up, strings.NewReader(string(data)), swarm.Options{Encrypt: true, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down, _ := New("http://127.0.0.1:1", batch, Options{Fallbacks: []string{url}})
+	r, err := swarm.Open(ctx, down, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("read %d bytes: %v", len(got), err)
+	}
+	if st := down.Stats(); st[0].Served != 0 || st[1].Served == 0 {
+		t.Errorf("stats %+v", st)
 	}
 }
