@@ -3,8 +3,9 @@
 # tools module (cached between runs where the machine keeps
 # ~/.cache), starts `bee dev` (an offline node with a mocked chain) on a
 # free loopback port, buys a postage batch, and runs the Bee store's
-# conformance suite and litmus with `personium serve --store bee`. It
-# stops the node by PID.
+# conformance suite, litmus with `personium serve --store bee`, and a
+# `personium swarm push` of a cell followed by reads through the node
+# alone. It stops what it started by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -20,7 +21,9 @@ fi
 
 BEEHOME=$(mktemp -d)
 BEE_PID=
+SERVER_PID=
 cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   if [ -n "$BEE_PID" ]; then kill "$BEE_PID" 2>/dev/null || true; wait "$BEE_PID" 2>/dev/null || true; fi
   rm -rf "$BEEHOME"
 }
@@ -40,5 +43,31 @@ PERSONIUM_TEST_BEE_URL=$URL PERSONIUM_TEST_BEE_BATCH=$BATCH go test -count=1 ./s
 
 echo "== litmus with --store bee"
 SERVE_FLAGS="--store bee --bee-url $URL --bee-batch $BATCH" compat-tests/clients/litmus.sh
+
+echo "== swarm push of a cell, then reads through Bee only"
+PBIN=$BEEHOME/personium
+go build -o "$PBIN" ./cmd/personium
+PDATA=$BEEHOME/pushdata
+PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PU=http://127.0.0.1:$PPORT
+serve() { "$PBIN" serve --listen "127.0.0.1:$PPORT" --data "$PDATA" --master-token mt --log-level warn "$@" >>"$BEEHOME/push-server.log" 2>&1 &
+  SERVER_PID=$!; for _ in $(seq 100); do curl -fs "$PU/" >/dev/null 2>&1 && break; sleep 0.1; done; }
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+serve
+head -c 5000000 /dev/urandom >"$BEEHOME/big.bin"
+printf 'hello swarm' >"$BEEHOME/small.txt"
+curl -fsS -X POST "$PU/__ctl/Cell" -H 'Authorization: Bearer mt' -d '{"Name":"pushed"}' >/dev/null
+for f in big.bin small.txt; do
+  curl -fsS -X PUT "$PU/pushed/__/$f" -H 'Authorization: Bearer mt' --data-binary "@$BEEHOME/$f" >/dev/null
+done
+stop_server
+"$PBIN" swarm push --data "$PDATA" --bee-url "$URL" --bee-batch "$BATCH" --cell pushed 2>/dev/null
+mv "$PDATA/chunks" "$PDATA/chunks.local"   # reads can only come from the node now
+serve --store bee --bee-url "$URL" --bee-batch "$BATCH"
+for f in big.bin small.txt; do
+  curl -fsS "$PU/pushed/__/$f" -H 'Authorization: Bearer mt' | cmp - "$BEEHOME/$f"
+done
+stop_server
+echo "pushed files read back byte-identical through Bee only"
 
 echo "== Bee-mode checks took $(( $(date +%s) - start )) s"

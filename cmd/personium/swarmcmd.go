@@ -12,6 +12,8 @@ import (
 
 const swarmUsage = `Usage:
   personium swarm ref FILE   print the Swarm reference of FILE's content
+  personium swarm push ...   copy a unit's file contents to a Bee node
+                             (personium swarm push -h for its flags)
 
 'swarm ref' splits FILE as a Bee node's POST /bytes does, without
 encryption, and prints the 32-byte reference in hex: the same content
@@ -29,6 +31,8 @@ func swarmCommand(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "ref":
 		return swarmRef(args[1:], stdout, stderr)
+	case "push":
+		return swarmPush(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, swarmUsage)
 		return 0

@@ -67,3 +67,15 @@ func TestSwarmCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSwarmPushUsage: push needs a node and a batch.
+func TestSwarmPushUsage(t *testing.T) {
+	var out, errOut strings.Builder
+	if code := swarmCommand([]string{"push", "--data", t.TempDir()}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--bee-batch") {
+		t.Errorf("push without a node: %d %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := swarmCommand([]string{"push", "--data", t.TempDir(), "--bee-url", "http://127.0.0.1:1", "--bee-batch", "xyz"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "64 hex") {
+		t.Errorf("push with a malformed batch: %d %q", code, errOut.String())
+	}
+}
