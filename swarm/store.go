@@ -32,6 +32,22 @@ type SelfVerifying interface {
 	SelfVerifying() bool
 }
 
+// Parallel is implemented by stores whose Gets and Puts mostly wait on a
+// network round trip (a Bee node): Upload keeps that many Puts, and a
+// Reader from Open that many Gets, in flight, instead of the few that
+// keep a local store busy.
+type Parallel interface {
+	Parallelism() int
+}
+
+// inFlight is how many calls to st to run at once, at least min.
+func inFlight(st Store, min int) int {
+	if p, ok := st.(Parallel); ok && p.Parallelism() > min {
+		return p.Parallelism()
+	}
+	return min
+}
+
 // putsInFlight is how many Puts Upload runs at once. Chunk stores spend
 // most of a Put waiting (a file system's metadata updates, a network round
 // trip), so overlapping them keeps up with the hashing workers.
@@ -53,8 +69,9 @@ func Upload(ctx context.Context, st Store, r io.Reader, opts Options) (Reference
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := &putter{ctx: ctx, cancel: cancel, st: st, free: make(chan []byte, putsInFlight)}
-	for range putsInFlight {
+	n := inFlight(st, putsInFlight)
+	p := &putter{ctx: ctx, cancel: cancel, st: st, free: make(chan []byte, n)}
+	for range n {
 		p.free <- make([]byte, 0, SpanSize+ChunkSize)
 	}
 	ref, err := Split(r, p.put, opts)
@@ -68,7 +85,7 @@ func Upload(ctx context.Context, st Store, r io.Reader, opts Options) (Reference
 	return ref, nil
 }
 
-// putter runs the Puts of one Upload, at most putsInFlight at a time;
+// putter runs the Puts of one Upload, as many at a time as it has buffers;
 // its free list of chunk buffers is also the semaphore.
 type putter struct {
 	ctx    context.Context
@@ -133,5 +150,10 @@ func Open(ctx context.Context, st Store, ref Reference) (*Reader, error) {
 		verify = TrustChunks
 	}
 	get := func(addr [HashSize]byte) ([]byte, error) { return st.Get(ctx, addr) }
-	return NewVerifiedReader(ref, get, verify)
+	r, err := NewVerifiedReader(ref, get, verify)
+	if err != nil {
+		return nil, err
+	}
+	r.workers = inFlight(st, r.workers)
+	return r, nil
 }

@@ -17,6 +17,9 @@
 // one process. Personium is reached with the unit master token (Bearer);
 // the baseline checks no credentials but gets the same header.
 //
+// With -bee-url and -bee-batch, personium with --store bee on that Bee
+// node (encrypted and plain) is measured too, in the same run.
+//
 // Every measurement is repeated -r times, the servers taking turns, and
 // the median is printed with its ratio to the baseline. The srv-CPU
 // columns are the user+system CPU time the server process spent (from
@@ -63,6 +66,8 @@ type config struct {
 	reps   int           // repetitions of each measurement
 	size   int           // bytes of the large file
 	wrkDur time.Duration // duration of one wrk run
+	// beeURL and beeBatch, when set, add personium with --store bee.
+	beeURL, beeBatch string
 }
 
 // hiddenFlags are internal to the baseline child and left out of -help.
@@ -74,6 +79,8 @@ func main() {
 	flag.IntVar(&c.reps, "r", 3, "repetitions of each measurement; the median is reported")
 	sizeMiB := flag.Int("size", 64, "size of the large file in `MiB`")
 	flag.DurationVar(&c.wrkDur, "d", 10*time.Second, "duration of each wrk run")
+	flag.StringVar(&c.beeURL, "bee-url", "", "also measure personium with --store bee on this Bee node (`URL`)")
+	flag.StringVar(&c.beeBatch, "bee-batch", "", "postage `batch` ID for -bee-url")
 	baseDir := flag.String("serve-baseline", "", "internal: serve x/net/webdav on this `folder` and do nothing else")
 	listen := flag.String("listen", "", "internal: `address` for -serve-baseline")
 	flag.Usage = usage
@@ -135,11 +142,20 @@ func run(ctx context.Context, c config) error {
 		}
 	}()
 	for _, enc := range []bool{true, false} {
-		t, err := startPersonium(ctx, c.bin, filepath.Join(root, fmt.Sprintf("personium-enc-%t", enc)), enc)
+		t, err := startPersonium(ctx, c.bin, filepath.Join(root, fmt.Sprintf("personium-enc-%t", enc)), enc, "", "")
 		if err != nil {
 			return err
 		}
 		targets = append(targets, t)
+	}
+	if c.beeURL != "" {
+		for _, enc := range []bool{true, false} {
+			t, err := startPersonium(ctx, c.bin, filepath.Join(root, fmt.Sprintf("personium-bee-enc-%t", enc)), enc, c.beeURL, c.beeBatch)
+			if err != nil {
+				return err
+			}
+			targets = append(targets, t)
+		}
 	}
 	base, err := startBaseline(ctx, filepath.Join(root, "baseline"))
 	if err != nil {

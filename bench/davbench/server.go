@@ -105,7 +105,10 @@ func (t *target) cpu() time.Duration {
 // startPersonium starts `personium serve` on a free loopback port with the
 // fresh data folder data, encrypting file bodies or not, and sets up the
 // cell "bench" whose main box the returned target writes to.
-func startPersonium(ctx context.Context, bin, data string, encrypt bool) (*target, error) {
+//
+// With beeURL set, the server keeps file bodies on that Bee node
+// (--store bee) with postage batch beeBatch.
+func startPersonium(ctx context.Context, bin, data string, encrypt bool, beeURL, beeBatch string) (*target, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -115,12 +118,18 @@ func startPersonium(ctx context.Context, bin, data string, encrypt bool) (*targe
 	token := hex.EncodeToString(tok)
 	cmd := exec.Command(bin, "serve", "--listen", addr, "--data", data, "--master-token", token,
 		"--encrypt="+strconv.FormatBool(encrypt), "--log-level", "warn")
+	if beeURL != "" {
+		cmd.Args = append(cmd.Args, "--store", "bee", "--bee-url", beeURL, "--bee-batch", beeBatch)
+	}
 	if err := start(cmd, data+".log"); err != nil {
 		return nil, err
 	}
 	name := "personium enc=off"
 	if encrypt {
 		name = "personium enc=on"
+	}
+	if beeURL != "" {
+		name += " bee"
 	}
 	unit := "http://" + addr + "/"
 	t := &target{name: name, box: unit + "bench/__/", auth: "Bearer " + token, cmd: cmd, log: data + ".log"}

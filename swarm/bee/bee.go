@@ -66,7 +66,14 @@ type Options struct {
 	Log *slog.Logger
 }
 
-var _ swarm.Store = (*Store)(nil)
+var (
+	_ swarm.Store    = (*Store)(nil)
+	_ swarm.Parallel = (*Store)(nil)
+)
+
+// Parallelism is how many chunk requests uploads and reads keep in
+// flight: each waits on an HTTP round trip to the node.
+func (s *Store) Parallelism() int { return 16 }
 
 // maxErrorBody bounds what is read of an error answer.
 const maxErrorBody = 4 << 10
