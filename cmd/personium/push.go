@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/personium-go/personium/dav"
@@ -108,18 +110,9 @@ func push(ctx context.Context, data, beeURL, batch, cellName string, verify bool
 			bar.update(i+1, chunks, bytes)
 			continue
 		}
-		err := swarm.Walk(ref, get, nil, func(addr [swarm.HashSize]byte) error {
-			c, err := local.Get(ctx, addr)
-			if err != nil {
-				return fmt.Errorf("file %s: chunk %x: %w", ref, addr[:], err)
-			}
-			if err := node.Put(ctx, addr, c); err != nil {
-				return fmt.Errorf("file %s: chunk %x: %w", ref, addr[:], err)
-			}
-			chunks++
-			bytes += int64(len(c))
-			return nil
-		})
+		n, size, err := pushFile(ctx, local, node, ref, get)
+		chunks += n
+		bytes += size
 		if err != nil {
 			return err
 		}
@@ -153,6 +146,56 @@ func push(ctx context.Context, data, beeURL, batch, cellName string, verify bool
 	}
 	fmt.Fprintf(stdout, "\nverified: all %d files read back from %s (%.1f MB)\n", len(refs), beeURL, float64(read)/1e6)
 	return nil
+}
+
+// pushWorkers is how many chunks a push keeps in flight to the node.
+const pushWorkers = 16
+
+// pushFile copies the chunks of the file under ref from local to node,
+// pushWorkers at a time, and returns how many chunks and bytes it sent.
+func pushFile(ctx context.Context, local *localstore.Store, node *bee.Store, ref swarm.Reference, get swarm.GetFunc) (int64, int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	addrs := make(chan [swarm.HashSize]byte)
+	var chunks, bytes atomic.Int64
+	var once sync.Once
+	var first error
+	fail := func(err error) {
+		once.Do(func() { first = err; cancel() })
+	}
+	var wg sync.WaitGroup
+	for range pushWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for addr := range addrs {
+				c, err := local.Get(ctx, addr)
+				if err == nil {
+					err = node.Put(ctx, addr, c)
+				}
+				if err != nil {
+					fail(fmt.Errorf("file %s: chunk %x: %w", ref, addr[:], err))
+					continue
+				}
+				chunks.Add(1)
+				bytes.Add(int64(len(c)))
+			}
+		}()
+	}
+	err := swarm.Walk(ref, get, nil, func(addr [swarm.HashSize]byte) error {
+		select {
+		case addrs <- addr:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(addrs)
+	wg.Wait()
+	if first != nil {
+		return chunks.Load(), bytes.Load(), first
+	}
+	return chunks.Load(), bytes.Load(), err
 }
 
 // unitReferences lists the content references of every file of the unit
