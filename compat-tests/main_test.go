@@ -139,6 +139,9 @@ func startServer() (*server, error) {
 	}
 	s.cmd = exec.Command(bin, "serve", "--listen", addr, "--data", filepath.Join(dir, "data"),
 		"--master-token", s.token, "--gc-interval", "200ms")
+	// COMPAT_SERVE_FLAGS adds server flags (.ci/bee.sh runs the WebDAV
+	// scenarios with --store bee).
+	s.cmd.Args = append(s.cmd.Args, strings.Fields(os.Getenv("COMPAT_SERVE_FLAGS"))...)
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
 	s.cmd.Env = withoutPersoniumEnv(os.Environ())
 	if err := s.cmd.Start(); err != nil {
