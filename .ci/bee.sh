@@ -72,5 +72,7 @@ for f in big.bin small.txt; do
 done
 stop_server
 echo "pushed files read back byte-identical through Bee only"
+"$PBIN" swarm status --data "$PDATA" --bee-url "$URL" --cell pushed | tee "$BEEHOME/status.out"
+grep -q '^local only .*__/big.bin$' "$BEEHOME/status.out"   # bee dev has no network to sync to
 
 echo "== Bee-mode checks took $(( $(date +%s) - start )) s"

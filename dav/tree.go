@@ -381,6 +381,50 @@ func References(ctx context.Context, store metastore.Store, cellID string, fn fu
 	return nil
 }
 
+// File is a file of a cell's boxes, for tools: the box root node ID,
+// its path below the box root ("/a/b.txt") and its content reference.
+type File struct {
+	Root, Path, Ref string
+	Size            int64
+}
+
+// Files calls fn with every file of the cell with ID cellID that has
+// content, from one consistent query of the cell's nodes.
+func Files(ctx context.Context, store metastore.Store, cellID string, fn func(File) error) error {
+	res, err := store.Query(ctx, &metastore.Query{Kind: KindNode, Cell: cellID, AnyParent: true, Limit: -1})
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*metastore.Doc, len(res.Docs))
+	for i := range res.Docs {
+		byID[res.Docs[i].ID] = &res.Docs[i]
+	}
+	for i := range res.Docs {
+		d := &res.Docs[i]
+		var b nodeBody
+		if err := json.Unmarshal(d.Body, &b); err != nil {
+			return perr.New("PR500-DV-0002").WithCause(err)
+		}
+		if b.Type != TypeFile || b.Ref == "" {
+			continue
+		}
+		path := "/" + d.Key
+		parent := d.Parent
+		for depth := 0; depth <= MaxDepthLevel; depth++ {
+			p, ok := byID[parent]
+			if !ok {
+				break
+			}
+			path = "/" + p.Key + path
+			parent = p.Parent
+		}
+		if err := fn(File{Root: parent, Path: path, Ref: b.Ref, Size: b.Size}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // HasContents reports whether the box with root node root holds any
 // resource.
 func HasContents(ctx context.Context, store metastore.Store, cellID, root string) (bool, error) {

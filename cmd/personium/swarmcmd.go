@@ -14,6 +14,8 @@ const swarmUsage = `Usage:
   personium swarm ref FILE   print the Swarm reference of FILE's content
   personium swarm push ...   copy a unit's file contents to a Bee node
                              (personium swarm push -h for its flags)
+  personium swarm status ... whether the network holds a cell's files
+                             (personium swarm status -h for its flags)
 
 'swarm ref' splits FILE as a Bee node's POST /bytes does, without
 encryption, and prints the 32-byte reference in hex: the same content
@@ -33,6 +35,8 @@ func swarmCommand(args []string, stdout, stderr io.Writer) int {
 		return swarmRef(args[1:], stdout, stderr)
 	case "push":
 		return swarmPush(args[1:], stdout, stderr)
+	case "status":
+		return swarmStatus(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, swarmUsage)
 		return 0

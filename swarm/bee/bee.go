@@ -14,7 +14,10 @@
 // order, each within its time limit; they are only read from. Stats says
 // which source served how many chunks.
 //
-// Not done yet (issue 8): /bytes uploads, stewardship.
+// Retrievable reports whether the network (not only this node) holds a
+// file's content (GET /stewardship).
+//
+// Not done yet (issue 8): /bytes uploads.
 package bee
 
 import (
@@ -222,6 +225,19 @@ func (s *Store) Get(ctx context.Context, addr [swarm.HashSize]byte) ([]byte, err
 		return nil, first
 	}
 	return nil, unavailable // a node that could not answer may have it
+}
+
+// Retrievable asks the node whether the content under ref can be
+// retrieved from the network (GET /stewardship/{ref}): whether its
+// chunks have reached the nodes responsible for them, not just this one.
+func (s *Store) Retrievable(ctx context.Context, ref swarm.Reference) (bool, error) {
+	var st struct {
+		IsRetrievable bool `json:"isRetrievable"`
+	}
+	if err := s.call(ctx, http.MethodGet, "/stewardship/"+ref.String(), nil, nil, http.StatusOK, &st); err != nil {
+		return false, err
+	}
+	return st.IsRetrievable, nil
 }
 
 // uploadTag returns the tag chunks are attached to, creating it on first

@@ -252,3 +252,28 @@ func TestFallbackNode(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestRetrievable: the stewardship answer, and a node error.
+func TestRetrievable(t *testing.T) {
+	ref := swarm.Reference(make([]byte, 32))
+	s := fakeBee(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stewardship/"+ref.String() {
+			w.Write([]byte(`{"isRetrievable":true}`))
+			return
+		}
+		http.Error(w, "no", http.StatusInternalServerError)
+	})
+	if ok, err := s.Retrievable(context.Background(), ref); !ok || err != nil {
+		t.Errorf("retrievable: %v %v", ok, err)
+	}
+	other := swarm.Reference(bytes32(1))
+	if _, err := s.Retrievable(context.Background(), other); perr.CodeOf(err) != "PR503-SW-0001" {
+		t.Errorf("node error: %v", err)
+	}
+}
+
+func bytes32(b byte) []byte {
+	out := make([]byte, 32)
+	out[0] = b
+	return out
+}
