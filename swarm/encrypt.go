@@ -14,8 +14,10 @@ import (
 // payload, and the reference is address ‖ key.
 
 // spanCounter is Bee's initial counter for the span:
-// swarm.ChunkSize / (swarm.HashSize + encryption.KeyLength).
-const spanCounter = ChunkSize / EncRefSize
+// swarm.ChunkSize / encryption.KeyLength (pkg/encryption
+// NewSpanEncryption). (It was ChunkSize/EncRefSize, 64, before: chunk
+// addresses still matched Bee's, but Bee could not decrypt the spans.)
+const spanCounter = ChunkSize / KeySize
 
 // keystream computes the keystream segment of counter ctr into h.ks.
 func (h *Hasher) keystream(key *[KeySize]byte, ctr uint32) {

@@ -277,3 +277,50 @@ func bytes32(b byte) []byte {
 	out[0] = b
 	return out
 }
+
+// TestBytes: POST /bytes gives the reference we compute; GET /bytes with
+// a Range reads a slice; and the node reads content this server split
+// and encrypted itself (stored through /chunks) from its 64-byte
+// reference — Bee can read our encrypted chunks.
+func TestBytes(t *testing.T) {
+	url, batch := beeNode(t)
+	ctx := context.Background()
+	s, _ := New(url, batch, Options{})
+	data := make([]byte, 2*swarm.ChunkSize*128+12345) // three levels
+	for i := range data {
+		data[i] = byte(i % 251)
+	}
+	ref, err := s.UploadBytes(ctx, strings.NewReader(string(data)), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := s.Bytes(ctx, ref, 5000, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(body)
+	body.Close()
+	if err != nil || string(got) != string(data[5000:15000]) {
+		t.Fatalf("range read: %d bytes, %v", len(got), err)
+	}
+	eref, err := s.UploadBytes(ctx, strings.NewReader("secret"), true)
+	if err != nil || !eref.Encrypted() {
+		t.Fatalf("encrypted upload: %v %v", eref, err)
+	}
+	ours, err := swarm.Upload(ctx, s, strings.NewReader(string(data)), swarm.Options{Encrypt: true, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err = s.Bytes(ctx, ours, 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = io.ReadAll(body)
+	body.Close()
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("Bee reading our encrypted content: %d bytes, %v", len(got), err)
+	}
+	if _, err := s.Bytes(ctx, swarm.Reference(bytes32(9)), 0, -1); !perr.Is(err, perr.NotExist) {
+		t.Errorf("absent content: %v", err)
+	}
+}
