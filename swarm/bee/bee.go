@@ -147,6 +147,16 @@ type Stamp struct {
 // Capacity is how many chunks the batch can stamp in all (2^depth).
 func (s *Stamp) Capacity() uint64 { return 1 << s.Depth }
 
+// Used is the fraction of the batch used: Bee's utilization counts the
+// chunks in the fullest of the batch's 2^bucketDepth buckets, and the
+// batch is full when that bucket is (2^(depth-bucketDepth) chunks).
+func (s *Stamp) Used() float64 {
+	if s.Depth < s.BucketDepth {
+		return 1
+	}
+	return float64(s.Utilization) / float64(uint64(1)<<(s.Depth-s.BucketDepth))
+}
+
 // Stamp asks the node about the store's batch (GET /stamps/{id}): a
 // preflight before serving, so that a wrong or unusable batch is an
 // error at start, not at the first upload.
@@ -157,6 +167,9 @@ func (s *Store) Stamp(ctx context.Context) (*Stamp, error) {
 	}
 	if !st.Usable {
 		return &st, perr.New("PR503-SW-0002", s.batch)
+	}
+	if st.Used() >= 1 {
+		return &st, perr.New("PR507-SW-0001", s.batch)
 	}
 	return &st, nil
 }

@@ -324,3 +324,26 @@ func TestBytes(t *testing.T) {
 		t.Errorf("absent content: %v", err)
 	}
 }
+
+// TestStampUsed: a batch's use is its fullest bucket against the bucket
+// size, and a full batch fails the preflight.
+func TestStampUsed(t *testing.T) {
+	for _, tc := range []struct {
+		st   Stamp
+		used float64
+	}{
+		{Stamp{Depth: 17, BucketDepth: 0, Utilization: 65536}, 0.5},
+		{Stamp{Depth: 20, BucketDepth: 16, Utilization: 16}, 1},
+		{Stamp{Depth: 20, BucketDepth: 16, Utilization: 4}, 0.25},
+	} {
+		if got := tc.st.Used(); got != tc.used {
+			t.Errorf("%+v: used %v, want %v", tc.st, got, tc.used)
+		}
+	}
+	full := fakeBee(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"batchID":"x","usable":true,"depth":20,"bucketDepth":16,"utilization":16,"batchTTL":99999}`))
+	})
+	if _, err := full.Stamp(context.Background()); perr.CodeOf(err) != "PR507-SW-0001" {
+		t.Errorf("full batch: %v", err)
+	}
+}
