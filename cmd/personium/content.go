@@ -74,11 +74,11 @@ func openBee(ctx context.Context, c *serveConfig, meta metastore.Store, log *slo
 		return nil, fmt.Errorf("postage batch %s on %s: %w", c.beeBatch, c.beeURL, err)
 	}
 	log.Info("bee store", "url", c.beeURL, "batch", c.beeBatch, "depth", stamp.Depth,
-		"used", fmt.Sprintf("%.1f%%", 100*stamp.Used()), "ttl", time.Duration(stamp.TTL)*time.Second)
+		"used", fmt.Sprintf("%.1f%%", 100*stamp.Used()), "ttl", stamp.Lifetime().Round(time.Hour))
 	if stamp.Used() > 0.9 {
 		log.Warn("the postage batch is over 90% used: uploads fail once it is full; buy or dilute a batch", "batch", c.beeBatch)
 	}
-	if ttl := time.Duration(stamp.TTL) * time.Second; ttl < 7*24*time.Hour {
+	if ttl := stamp.Lifetime(); ttl < 7*24*time.Hour {
 		log.Warn("the postage batch expires soon: the network may drop the chunks it stamped; top it up", "batch", c.beeBatch, "ttl", ttl)
 	}
 	return &content{bee: st, meta: meta, log: log, stop: make(chan struct{}), stopped: make(chan struct{})}, nil

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -146,6 +147,16 @@ type Stamp struct {
 
 // Capacity is how many chunks the batch can stamp in all (2^depth).
 func (s *Stamp) Capacity() uint64 { return 1 << s.Depth }
+
+// Lifetime is the batch's remaining time to live (Bee's batchTTL, in
+// seconds; bee dev reports values past what a Duration holds).
+func (s *Stamp) Lifetime() time.Duration {
+	const most = int64(math.MaxInt64 / int64(time.Second))
+	if s.TTL > most || s.TTL < 0 {
+		return time.Duration(most) * time.Second
+	}
+	return time.Duration(s.TTL) * time.Second
+}
 
 // Used is the fraction of the batch used: Bee's utilization counts the
 // chunks in the fullest of the batch's 2^bucketDepth buckets, and the
