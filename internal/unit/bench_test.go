@@ -33,14 +33,7 @@ func BenchmarkBoxGetSmall(b *testing.B) {
 // BenchmarkBatchCreate: $batch changesets of 500 entity creates into a
 // declared entity type, through the whole unit; reports entities/s.
 func BenchmarkBatchCreate(b *testing.B) {
-	t := &testing.T{}
-	e := newAuthEnv(t)
-	e.t = t
-	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
-	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
-	e.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"Reading"}`)
-	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"value","_EntityType.Name":"Reading","Type":"Edm.Int32"}`)
-	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"note","_EntityType.Name":"Reading","Type":"Edm.String"}`)
+	e := readingsUnit()
 	const per = 500
 	n := 0
 	start := time.Now()
@@ -64,14 +57,7 @@ func BenchmarkBatchCreate(b *testing.B) {
 // BenchmarkEntityCreate: single POSTs of an entity into a declared
 // entity type, through the whole unit, one keep-alive client.
 func BenchmarkEntityCreate(b *testing.B) {
-	t := &testing.T{}
-	e := newAuthEnv(t)
-	e.t = t
-	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
-	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
-	e.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"Reading"}`)
-	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"value","_EntityType.Name":"Reading","Type":"Edm.Int32"}`)
-	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"note","_EntityType.Name":"Reading","Type":"Edm.String"}`)
+	e := readingsUnit()
 	n := 0
 	start := time.Now()
 	for b.Loop() {
@@ -82,4 +68,18 @@ func BenchmarkEntityCreate(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "creates/s")
+}
+
+// readingsUnit is a unit with cell c whose OData collection c/__/od
+// declares the entity type Reading (value Edm.Int32, note Edm.String).
+func readingsUnit() *authEnv {
+	t := &testing.T{}
+	e := newAuthEnv(t)
+	e.t = t
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	e.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"Reading"}`)
+	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"value","_EntityType.Name":"Reading","Type":"Edm.Int32"}`)
+	e.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"note","_EntityType.Name":"Reading","Type":"Edm.String"}`)
+	return e
 }
