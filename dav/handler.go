@@ -54,9 +54,10 @@ type Config struct {
 	// and is answered as is.
 	CheckSource func(name string, src []byte) error
 	// CheckService, when set, vets a p:service property PROPPATCH sets
-	// on a service collection (its routes): an error refuses the whole
+	// on a service collection (its routes, and who may name its subject
+	// account: the caller's access is given): an error refuses the whole
 	// PROPPATCH and is answered as is.
-	CheckService func(p Property) error
+	CheckService func(ctx context.Context, a Access, p Property) error
 	// Bookkeeping names kinds of documents a special collection holds
 	// that do not make it non-empty (they are deleted with it).
 	Bookkeeping map[string]bool
@@ -512,7 +513,9 @@ func (h *Handler) CheckSources(f func(name string, src []byte) error) { h.cfg.Ch
 
 // CheckServices sets the vetting of p:service properties (see
 // Config.CheckService); call it before serving.
-func (h *Handler) CheckServices(f func(p Property) error) { h.cfg.CheckService = f }
+func (h *Handler) CheckServices(f func(ctx context.Context, a Access, p Property) error) {
+	h.cfg.CheckService = f
+}
 
 // IgnoreHeld sets the Bookkeeping kinds (see Config.Bookkeeping); call it
 // before serving.

@@ -250,7 +250,7 @@ func (q *request) proppatch() error {
 	for _, op := range ops {
 		for _, p := range op.Props {
 			if !op.Remove && p.Name == PropService && n.typ() == string(CollectionService) && q.h.cfg.CheckService != nil {
-				if err := q.h.cfg.CheckService(p); err != nil {
+				if err := q.h.cfg.CheckService(q.ctx, q.box.Access, p); err != nil {
 					return err
 				}
 			}

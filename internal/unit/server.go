@@ -94,7 +94,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.DAV != nil {
 		cfg.DAV.HandleSpecial(s.serveSpecial)
 		cfg.DAV.CheckSources(engine.Check)
-		cfg.DAV.CheckServices(checkService)
+		cfg.DAV.CheckServices(s.checkService)
 		cfg.DAV.IgnoreHeld(odata.KindSchemaVersion)
 	}
 	return s, nil

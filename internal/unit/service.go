@@ -2,6 +2,7 @@ package unit
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -63,9 +64,27 @@ func routes(props []dav.Property) []route {
 // checkService vets a p:service property before PROPPATCH stores it:
 // every p:path needs a template (name) and a script file (src, a plain
 // file name); templates are segments, variables {name} or {name: regexp}.
-func checkService(p dav.Property) error {
-	_, err := parseRoutes(p)
-	return err
+//
+// Naming a subject account lets the service's scripts act as that
+// account (_p.as('serviceSubject')): beyond Personium, which asks only
+// write-properties on the collection, the caller must also hold the cell
+// privilege auth (manage accounts), without which write-properties on
+// one collection would be a way to act as any account of the cell.
+func (s *Server) checkService(ctx context.Context, a dav.Access, p dav.Property) error {
+	if _, err := parseRoutes(p); err != nil {
+		return err
+	}
+	if serviceSubject([]dav.Property{p}) == "" {
+		return nil
+	}
+	ba, ok := a.(*boxAccess)
+	if !ok {
+		return perr.New("PR403-AU-0002")
+	}
+	if z, ok := s.authz.(ACLAuthorizer); ok {
+		return z.CellPrivilege(ctx, ba.p, ba.c, acl.CellAuth)
+	}
+	return s.authz.Authorize(ctx, ba.p, ba.c, "Account", true)
 }
 
 func parseRoutes(p dav.Property) ([]route, error) {

@@ -199,3 +199,26 @@ func TestCellEvent(t *testing.T) {
 	tok := e.login("c", "a", "password1")["access_token"].(string)
 	e.as(tok, 403, "POST", "c/__event", `{"Type":"t","Object":"o","Info":"i"}`)
 }
+
+// TestServiceSubjectNeedsAuth: naming the subject account of a service
+// (whose scripts then act as it) needs the cell privilege auth besides
+// write-properties on the collection.
+func TestServiceSubjectNeedsAuth(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e.must(201, "MKCOL", "c/__/svc", serviceMkcol, "Content-Type", "application/xml")
+	e.must(201, "POST", "c/__ctl/Role", `{"Name":"dev"}`)
+	e.must(201, "POST", "c/__ctl/Account", `{"Name":"dev"}`, "X-Personium-Credential", "password1")
+	e.must(204, "POST", "c/__ctl/Account('dev')/$links/_Role", `{"uri":"`+e.url+`c/__ctl/Role('dev')"}`)
+	e.must(200, "ACL", "c/__/svc", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns" xml:base="`+e.url+`c/__role/__/"><D:ace><D:principal><D:href>dev</D:href></D:principal><D:grant><D:privilege><D:write-properties/></D:privilege></D:grant></D:ace></D:acl>`)
+	dev := e.login("c", "dev", "password1")["access_token"].(string)
+	routes := func(subject string) string {
+		return `<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><p:service language="JavaScript"` +
+			subject + `><p:path name="x" src="x.js"/></p:service></D:prop></D:set></D:propertyupdate>`
+	}
+	e.as(dev, 207, "PROPPATCH", "c/__/svc", routes(""))
+	e.as(dev, 403, "PROPPATCH", "c/__/svc", routes(` subject="dev"`))
+	e.must(200, "ACL", "c", `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns" xml:base="`+e.url+`c/__role/__/"><D:ace><D:principal><D:href>dev</D:href></D:principal><D:grant><D:privilege><p:auth/></D:privilege></D:grant></D:ace></D:acl>`)
+	dev = e.login("c", "dev", "password1")["access_token"].(string)
+	e.as(dev, 207, "PROPPATCH", "c/__/svc", routes(` subject="dev"`))
+}
