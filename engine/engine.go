@@ -13,6 +13,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -318,6 +319,22 @@ func requestObject(vm *goja.Runtime, req *Request) *goja.Object {
 		s := string(req.Body[pos : pos+n])
 		pos += n
 		return vm.ToValue(s)
+	})
+	// readLine returns the next line without its terminator (\n or
+	// \r\n), null at the end, as Java's BufferedReader.readLine, which
+	// Personium's PersoniumRequestBodyStream uses.
+	_ = input.Set("readLine", func(call goja.FunctionCall) goja.Value {
+		if pos >= len(req.Body) {
+			return goja.Null()
+		}
+		rest := req.Body[pos:]
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, pos = rest[:i], pos+i+1
+		} else {
+			pos = len(req.Body)
+		}
+		return vm.ToValue(string(bytes.TrimSuffix(line, []byte("\r"))))
 	})
 	env := vm.NewObject()
 	_ = env.Set("requestUri", req.RequestURI)

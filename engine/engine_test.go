@@ -199,3 +199,21 @@ func FuzzCheck(f *testing.F) {
 		_ = Check("f.js", []byte(src))
 	})
 }
+
+// TestReadLine: request.input.readLine reads line by line, null at the
+// end, as Personium's request body stream does.
+func TestReadLine(t *testing.T) {
+	src := `function(request){
+		var lines = [], l;
+		while ((l = request.input.readLine()) !== null) { lines.push("[" + l + "]"); }
+		return {status: 200, headers: {}, body: [lines.join("")]};
+	}`
+	req := &Request{Method: "POST", Header: http.Header{}, Body: []byte("one\r\ntwo\n\nlast")}
+	r, err := Run(context.Background(), "t.js", []byte(src), req, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Body) != "[one][two][][last]" {
+		t.Errorf("%q", r.Body)
+	}
+}
