@@ -5,7 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/personium-go/personium/dav"
+	"github.com/personium-go/personium/dav/lock"
 	"github.com/personium-go/personium/internal/metastore"
+	"github.com/personium-go/personium/internal/unit"
+	"github.com/personium-go/personium/swarm/swarmtest"
 )
 
 const odataMkcol = `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
@@ -397,4 +401,28 @@ func wanter(t *testing.T, e *env) func(status int, code, method, path, body stri
 		}
 		return r
 	}
+}
+
+// TestSchemaCacheAcrossServers: two servers on one store each cache the
+// user schema; a schema change made through one is seen by the other at
+// once (the version document), so data is never validated against a
+// stale schema.
+func TestSchemaCacheAcrossServers(t *testing.T) {
+	e1 := newAuthEnv(t)
+	e2 := newAuthEnvConfig(t, nil, func(c *unit.Config) {
+		c.Cells = e1.cells
+		c.Authn = nil
+		c.Authorizer = unit.ACLAuthorizer{Cells: e1.cells}
+		c.DAV = dav.New(dav.Config{Meta: e1.store, Content: &swarmtest.MemStore{}, Encrypt: true,
+			Locks: &lock.Manager{Store: e1.store}, NewID: e1.cells.NewID})
+	})
+	want1, want2 := wanter(t, e1.env), wanter(t, e2.env)
+	e1.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e1.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	e1.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T"}`)
+	want1(201, "", "POST", "c/__/od/T", `{"__id":"t1","a":1}`) // server 1 caches the schema
+	want2(201, "", "POST", "c/__/od/$metadata/Property", `{"Name":"b","_EntityType.Name":"T","Type":"Edm.Int32"}`)
+	want1(400, "PR400-OD-0006", "POST", "c/__/od/T", `{"__id":"t2","b":"not a number"}`)
+	want1(201, "", "POST", "c/__/od/T", `{"__id":"t3","b":3}`)
+	want2(400, "", "POST", "c/__/od/T", `{"__id":"t4","a":"a string where a Double was registered"}`)
 }
