@@ -39,6 +39,8 @@ const usage = `personium: a Personal Data Store server speaking the Personium AP
 Usage:
   personium serve [flags]   run a unit (see 'personium serve --help')
   personium swarm ref FILE  print the Swarm /bytes reference of a file
+  personium swarm push ...  copy a unit's file contents to a Bee node
+  personium swarm status .. whether the Swarm network holds a cell's files
   personium help            show this text
 
 Every flag of 'serve' can also be set with an environment variable:
