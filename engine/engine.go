@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"runtime/metrics"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -339,12 +340,14 @@ func requestObject(vm *goja.Runtime, req *Request) *goja.Object {
 	env := vm.NewObject()
 	_ = env.Set("requestUri", req.RequestURI)
 	jsgi := vm.NewObject()
+	// As Personium's JSGIRequest: the version, and the other members
+	// present but empty.
 	_ = jsgi.Set("version", []int{0, 3})
-	_ = jsgi.Set("multithread", false)
-	_ = jsgi.Set("multiprocess", true)
-	_ = jsgi.Set("run_once", false)
+	for _, k := range []string{"errors", "multithread", "multiprocess", "run_once", "cgi", "ext"} {
+		_ = jsgi.Set(k, "")
+	}
 	for k, v := range map[string]any{"method": req.Method, "headers": headers, "input": input, "queryString": req.Query,
-		"pathInfo": req.PathInfo, "scriptName": req.ScriptName, "scheme": req.Scheme, "host": req.Host, "port": req.Port,
+		"pathInfo": req.PathInfo, "scriptName": req.ScriptName, "scheme": req.Scheme, "host": req.Host, "port": strconv.Itoa(req.Port),
 		"env": env, "jsgi": jsgi} {
 		_ = o.Set(k, v)
 	}
