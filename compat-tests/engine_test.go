@@ -71,7 +71,10 @@ func TestEngineServices(t *testing.T) {
 	if r.ok(200) && string(r.Body) != "GET 1 2" {
 		r.fail("body %q", r.Body)
 	}
-	do(t, "unknown route", "GET", svc+"/nowhere", auth(), nil).must(404)
+	r = do(t, "unknown route", "GET", svc+"/nowhere", auth(), nil)
+	if r.ok(404) && string(r.Body) != "404 Not Found (User Script)" {
+		r.fail("body %q, want Personium's engine text", r.Body)
+	}
 	do(t, "PATCH is not relayed", "PATCH", svc+"/echo", auth(), nil).must(405)
 
 	// p:exec: an account with read on the box but not exec is refused.

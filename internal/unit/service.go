@@ -209,12 +209,16 @@ func (s *Server) serveService(w http.ResponseWriter, r *http.Request, sp *dav.Sp
 			break
 		}
 	}
+	// No route, or no script: Personium's engine answers this text.
+	const noScript = "404 Not Found (User Script)"
 	if rt == nil {
-		return perr.New("PR404-MC-0001")
+		writeText(w, http.StatusNotFound, noScript)
+		return nil
 	}
 	src, err := sp.ReadSource(ctx, rt.src)
 	if perr.Is(err, perr.NotExist) {
-		return perr.New("PR404-MC-0001")
+		writeText(w, http.StatusNotFound, noScript)
+		return nil
 	}
 	if err != nil {
 		return err
