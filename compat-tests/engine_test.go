@@ -30,7 +30,7 @@ func TestEngineServices(t *testing.T) {
 		var h = request.headers;
 		return {status: 200, headers: {"Content-Type": "text/plain; charset=utf-8", "X-Echo": "yes"},
 			body: [request.method, "|", request.queryString, "|", request.pathInfo, "|", request.input.readAll(),
-				"|", h["x-baseurl"], "|", h["x-request-uri"], "|", h["x-custom"]]};
+				"|", h["x-baseurl"], "|", h["x-request-uri"], "|", h["x-custom"] || ""]};
 	}`)
 	put("names.js", "exports.label = function(id) { return 'user ' + id; };")
 	put("user.js", "var names = require('names.js');\nfunction(request) { var id = request.pathInfo.split('/')[2];"+

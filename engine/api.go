@@ -41,35 +41,43 @@ var personiumProgram = sync.OnceValues(func() (*goja.Program, error) {
 	return goja.Compile("personium.js", personiumJS, false)
 })
 
-// installP defines the globals _p and dc: on first access, personium.js
-// runs with the native object __pgo (request, subjectToken,
-// clientAuthorization, env, queryParse), which is then removed. Scripts
-// that never touch _p pay nothing for it.
+// lazyGlobals are what personium.js defines: _p, its alias dc, and
+// jsgi-lib.js's JSGIResponse.
+var lazyGlobals = []string{"_p", "dc", "JSGIResponse"}
+
+// installP defines the globals of lazyGlobals: on first access to any of
+// them, personium.js runs with the native object __pgo (request,
+// subjectToken, clientAuthorization, env, queryParse), which is then
+// removed. Scripts that use none of them pay nothing for it.
 func installP(ctx context.Context, vm *goja.Runtime, req *Request) {
-	var p goja.Value
-	getter := vm.ToValue(func(goja.FunctionCall) goja.Value {
-		if p != nil {
-			return p
+	loaded := false
+	load := func() {
+		if loaded {
+			return
 		}
+		loaded = true
 		prog, err := personiumProgram()
 		if err != nil {
 			panic(vm.NewGoError(fmt.Errorf("personium.js: %w", err)))
 		}
 		g := vm.GlobalObject()
-		_ = g.Delete("_p")
-		_ = g.Delete("dc")
+		for _, name := range lazyGlobals {
+			_ = g.Delete(name)
+		}
 		_ = g.Set("__pgo", nativeObject(ctx, vm, req))
 		if _, err := vm.RunProgram(prog); err != nil {
 			panic(err)
 		}
 		_ = g.Delete("__pgo")
-		p = g.Get("_p")
-		if p == nil || goja.IsUndefined(p) {
+		if p := g.Get("_p"); p == nil || goja.IsUndefined(p) {
 			panic(vm.NewGoError(errors.New("personium.js did not define _p")))
 		}
-		return p
-	})
-	for _, name := range []string{"_p", "dc"} {
+	}
+	for _, name := range lazyGlobals {
+		getter := vm.ToValue(func(goja.FunctionCall) goja.Value {
+			load()
+			return vm.GlobalObject().Get(name)
+		})
 		_ = vm.GlobalObject().DefineAccessorProperty(name, getter, nil, goja.FLAG_TRUE, goja.FLAG_FALSE)
 	}
 }

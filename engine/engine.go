@@ -219,9 +219,10 @@ func installGlobals(ctx context.Context, vm *goja.Runtime, req *Request) {
 }
 
 // handler compiles src: a function expression (Personium's form), the
-// same after top-level statements such as var x = require('x.js') (which
-// Personium's engine tolerates: apps ship scripts like that), or a module
-// that sets exports.handler or module.exports.handler.
+// function followed by statements (Personium evaluates "fn_jsgi = " +
+// source), the same after top-level statements such as var x =
+// require('x.js') (apps ship scripts like that), or a module that sets
+// exports.handler or module.exports.handler.
 func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
 	if prog, err := compiled(name, "(\n"+src+"\n)"); err == nil {
 		if v, err := vm.RunProgram(prog); err == nil {
@@ -230,6 +231,22 @@ func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
 			}
 		}
 	} else {
+		// Personium's engine evaluates "fn_jsgi = " + source: the
+		// function first, then any statements (helpers the function
+		// calls).
+		if leadingFunction.MatchString(src) {
+			prog, err := compiled(name, personiumPrefix+src)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := vm.RunProgram(prog); err != nil {
+				return nil, err
+			}
+			if fn, ok := goja.AssertFunction(vm.GlobalObject().Get("fn_jsgi")); ok {
+				return fn, nil
+			}
+			return nil, &ScriptError{Message: name + " is not a function"}
+		}
 		// Statements, then the function: its value is the script's.
 		for _, loc := range anonFunctionLine.FindAllStringIndex(src, maxLeadTries) {
 			prog, err := compiled(name, src[:loc[0]]+";(\n"+src[loc[0]:]+"\n)")
@@ -271,6 +288,14 @@ func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
 	}
 	return fn, nil
 }
+
+// personiumPrefix is what Personium's engine puts before a script.
+const personiumPrefix = "fn_jsgi = "
+
+// leadingFunction matches a source whose first token (after comments)
+// is an anonymous function: Personium's form, possibly followed by
+// statements.
+var leadingFunction = regexp.MustCompile(`^(?:\s+|//[^\n]*\n|/\*(?s:.*?)\*/)*function\s*\(`)
 
 // anonFunctionLine finds lines that begin an anonymous function, where a
 // script's handler may start after leading statements; maxLeadTries
@@ -369,77 +394,88 @@ func headersObject(vm *goja.Runtime, h http.Header) *goja.Object {
 	return o
 }
 
-// response checks and converts what the script returned.
+// response checks and converts what the script returned, as Personium's
+// PersoniumResponse does: a failed check is a 500 "Server Error : …" with
+// its message (Personium's engine tests compare them).
 func response(vm *goja.Runtime, v goja.Value, lim Limits) (*Response, error) {
-	bad := func(why string) error {
-		return perr.New("PR500-SC-0006").WithCause(errors.New(why))
+	bad := func(why string) error { return &ScriptError{Message: why} }
+	o, isObject := v.(*goja.Object)
+	if v == nil || !isObject {
+		return nil, bad("not NativeObject")
 	}
-	if v == nil || goja.IsUndefined(v) || goja.IsNull(v) {
-		return nil, bad("no response object")
-	}
-	o := v.ToObject(vm)
 	status := o.Get("status")
-	if status == nil || goja.IsUndefined(status) {
-		return nil, bad("no status")
+	if status == nil || goja.IsUndefined(status) || goja.IsNull(status) {
+		return nil, bad("response status illegal type.")
 	}
-	// Personium's rule: a number of three digits, 200-999.
-	code, ok := status.Export().(int64)
-	if !ok || code < 200 || code > 999 {
-		return nil, bad(fmt.Sprintf("status %v", status))
-	}
-	resp := &Response{Status: int(code), Header: http.Header{}}
-	if h := o.Get("headers"); h != nil && !goja.IsUndefined(h) && !goja.IsNull(h) {
-		ho := h.ToObject(vm)
-		for _, k := range ho.Keys() {
-			val, isString := ho.Get(k).Export().(string)
-			if !isString || !validHeader(k, val) {
-				return nil, bad("header " + k)
-			}
-			resp.Header.Add(k, val)
+	if _, isNumber := status.Export().(int64); !isNumber {
+		if _, isFloat := status.Export().(float64); !isFloat {
+			return nil, bad("response status illegal type.")
 		}
 	}
-	// A Content-Type must be a media type, and its charset one that the
-	// body's strings are then encoded in (Personium's PersoniumResponse).
+	// Three digits from 200 (1xx unsettles clients).
+	code, ok := status.Export().(int64)
+	if !ok || code < 200 || code > 999 {
+		return nil, bad("response status illegal type. status: " + status.String())
+	}
+	resp := &Response{Status: int(code), Header: http.Header{}}
+	h, isObject := o.Get("headers").(*goja.Object)
+	if !isObject {
+		return nil, bad("not headers")
+	}
+	for _, k := range h.Keys() {
+		if _, err := strconv.ParseUint(k, 10, 64); err == nil {
+			return nil, bad("header key format error") // an array index, not a name
+		}
+		if strings.EqualFold(k, "Transfer-Encoding") {
+			continue
+		}
+		val, isString := h.Get(k).Export().(string)
+		if !isString || !validHeader(k, val) {
+			return nil, bad("header value format error")
+		}
+		resp.Header.Add(k, val)
+	}
+	// A Content-Type must be a media type (type/subtype), and its charset
+	// one that the body's strings are then encoded in.
 	var enc *encoding.Encoder
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		_, params, err := mime.ParseMediaType(ct)
-		if err != nil {
-			return nil, bad("Content-Type " + ct)
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || !strings.Contains(mt, "/") {
+			return nil, bad("Response header parsing media type.")
 		}
 		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 			e, err := htmlindex.Get(cs)
 			if err != nil {
-				return nil, bad("charset " + cs)
+				return nil, bad("response charset illegal type.")
 			}
 			enc = e.NewEncoder()
 		}
 	}
-	body := o.Get("body")
-	if body == nil || goja.IsUndefined(body) || goja.IsNull(body) {
-		return nil, bad("no body")
+	body, isObject := o.Get("body").(*goja.Object)
+	if !isObject {
+		return nil, bad("response body undefined forEach.")
 	}
-	forEach, ok := goja.AssertFunction(body.ToObject(vm).Get("forEach"))
+	forEach, ok := goja.AssertFunction(body.Get("forEach"))
 	if !ok {
-		return nil, bad("body has no forEach")
+		return nil, bad("response body undefined forEach.")
 	}
 	var out []byte
 	var failure error
 	_, err := forEach(body, vm.ToValue(func(call goja.FunctionCall) goja.Value {
-		part := call.Argument(0)
 		if failure != nil {
 			return goja.Undefined()
 		}
-		if po, ok := part.Export().(map[string]any); ok {
-			if _, isStream := po["readAll"]; isStream {
-				failure = bad("stream bodies are not supported yet")
-				return goja.Undefined()
-			}
+		// Strings only (Personium also takes its Java input streams,
+		// which scripts here do not have: getStream gives a string).
+		str, isString := call.Argument(0).Export().(string)
+		if !isString {
+			failure = bad("response body illegal type.")
+			return goja.Undefined()
 		}
-		str := part.String()
 		if enc != nil {
 			b, err := enc.String(str)
 			if err != nil {
-				failure = bad("body not representable in the response's charset")
+				failure = bad("response body not representable in the response's charset.")
 				return goja.Undefined()
 			}
 			str = b

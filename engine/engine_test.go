@@ -217,3 +217,58 @@ func TestReadLine(t *testing.T) {
 		t.Errorf("%q", r.Body)
 	}
 }
+
+// TestJSGIResponseGlobal: jsgi-lib.js's JSGIResponse is there without
+// touching _p first, as in Personium's engine.
+func TestJSGIResponseGlobal(t *testing.T) {
+	src := `function(request){ var r = new JSGIResponse(); r.setResponseData({a: 1}); return r; }`
+	r, err := run(t, src, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != 200 || string(r.Body) != `{"a":1}` || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Errorf("%d %v %q", r.Status, r.Header, r.Body)
+	}
+}
+
+// TestTrailingStatements: Personium evaluates "fn_jsgi = " + source, so
+// helpers may follow the function.
+func TestTrailingStatements(t *testing.T) {
+	src := "function(request) {\n  return {status: 200, headers: {}, body: [util.twice('a') + sleep()]};\n}\nvar util = {twice: function(s) { return s + s; }};\nfunction sleep() { return '!'; }\n"
+	if err := Check("t.js", []byte(src)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := run(t, src, DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Body) != "aa!" {
+		t.Fatalf("%q", r.Body)
+	}
+}
+
+// TestResponseMessages: a malformed answer is a "Server Error : …" with
+// the message of Personium's PersoniumResponse.
+func TestResponseMessages(t *testing.T) {
+	for resp, want := range map[string]string{
+		`{status: 2000, headers: {}, body: ["x"]}`:                                 "response status illegal type. status: 2000",
+		`{status: "200", headers: {}, body: ["x"]}`:                                "response status illegal type.",
+		`{status: 200, body: ["x"]}`:                                               "not headers",
+		`{status: 200, headers: {"100": "x"}, body: ["x"]}`:                        "header key format error",
+		`{status: 200, headers: {"X-N": 5}, body: ["x"]}`:                          "header value format error",
+		`{status: 200, headers: {"Content-Type": "hoge"}, body: ["x"]}`:            "Response header parsing media type.",
+		`{status: 200, headers: {"Content-Type": "a/b; charset=zz"}, body: ["x"]}`: "response charset illegal type.",
+		`{status: 200, headers: {}, body: "x"}`:                                    "response body undefined forEach.",
+		`{status: 200, headers: {}, body: [1]}`:                                    "response body illegal type.",
+		`"not an object"`:                                                          "not NativeObject",
+	} {
+		_, err := run(t, "function(r){ return "+resp+"; }", DefaultLimits)
+		if err == nil || err.Error() != "Server Error : "+want {
+			t.Errorf("%s: %v, want %q", resp, err, want)
+		}
+	}
+	r, err := run(t, `function(r){ return {status: 200, headers: {"Transfer-Encoding": "chunked"}, body: ["x"]}; }`, DefaultLimits)
+	if err != nil || r.Header.Get("Transfer-Encoding") != "" {
+		t.Errorf("Transfer-Encoding: %v %v", r, err)
+	}
+}

@@ -494,7 +494,7 @@
     function Accessor(kind, opts) {
         this.kind = kind;
         this.opts = opts || {};
-        this.authCellUrl = withSlash(this.opts.cellUrl || env.cellUrl);
+        this.authCellUrl = cellUrlOf(this.opts.cellUrl);
         this.tokens = {}; // target cell URL -> token JSON
         if (kind === "client") {
             this.clientAuth = native.clientAuthorization || "";

@@ -88,6 +88,12 @@ func Check(name string, src []byte) error {
 	if first == nil {
 		return nil
 	}
+	if leadingFunction.MatchString(text) {
+		if _, err := goja.Compile(name, personiumPrefix+text, false); err != nil {
+			return bad(err.Error())
+		}
+		return nil
+	}
 	for _, loc := range anonFunctionLine.FindAllStringIndex(text, maxLeadTries) {
 		if _, err := goja.Compile(name, text[:loc[0]]+";(\n"+text[loc[0]:]+"\n)", false); err == nil {
 			return nil
