@@ -41,9 +41,10 @@ var personiumProgram = sync.OnceValues(func() (*goja.Program, error) {
 	return goja.Compile("personium.js", personiumJS, false)
 })
 
-// lazyGlobals are what personium.js defines: _p, its alias dc, and
-// jsgi-lib.js's JSGIResponse.
-var lazyGlobals = []string{"_p", "dc", "JSGIResponse"}
+// lazyGlobals are what personium.js defines: _p, its alias dc,
+// jsgi-lib.js's JSGIResponse, and pjvm (only the getters of where the
+// script runs; Personium's Java bridge is not there).
+var lazyGlobals = []string{"_p", "dc", "JSGIResponse", "pjvm"}
 
 // installP defines the globals of lazyGlobals: on first access to any of
 // them, personium.js runs with the native object __pgo (request,

@@ -400,7 +400,7 @@ func headersObject(vm *goja.Runtime, h http.Header) *goja.Object {
 func response(vm *goja.Runtime, v goja.Value, lim Limits) (*Response, error) {
 	bad := func(why string) error { return &ScriptError{Message: why} }
 	o, isObject := v.(*goja.Object)
-	if v == nil || !isObject {
+	if v == nil || !isObject || o.ClassName() == "Array" {
 		return nil, bad("not NativeObject")
 	}
 	status := o.Get("status")

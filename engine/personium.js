@@ -7,7 +7,8 @@
  * through the native object the server passes in (__pgo).
  *
  * Not supported yet: box installation (Cell.installBox, installBoxFromURL),
- * event logs (Cell.currentLog, Cell.archiveLog), Java interop (pjvm, dcjvm,
+ * event logs (Cell.currentLog, Cell.archiveLog), Java interop (pjvm beyond
+ * getBaseUrl/getCellName/getBoxName/getBoxSchema, dcjvm,
  * Packages.*, Java streams: getStream returns the body as a string),
  * extensions (_p.extension is empty), schema-authenticated accessors
  * (_p.as({..., schemaUrl, schemaUserId, schemaPassword}) throws),
@@ -1877,6 +1878,16 @@
         };
         G.JSGIResponse = JSGIResponse;
     }
+
+    // Of Personium's Java bridge pjvm, the getters of where the script
+    // runs, which apps call (pjvm.getBaseUrl() and the like); nothing of
+    // its Java objects.
+    G.pjvm = {
+        getBaseUrl: function () { return unitUrl; },
+        getCellName: function () { return env.cellName || ""; },
+        getBoxName: function () { return env.boxName || ""; },
+        getBoxSchema: function () { return env.boxSchema || ""; }
+    };
 
     G._p = _p;
     G.dc = _p;
