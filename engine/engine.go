@@ -224,46 +224,34 @@ func installGlobals(ctx context.Context, vm *goja.Runtime, req *Request) {
 // require('x.js') (apps ship scripts like that), or a module that sets
 // exports.handler or module.exports.handler.
 func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
-	if prog, err := compiled(name, "(\n"+src+"\n)"); err == nil {
-		if v, err := vm.RunProgram(prog); err == nil {
-			if fn, ok := goja.AssertFunction(v); ok {
-				return fn, nil
-			}
+	sc := compileScript(name, src)
+	if sc.err != nil {
+		return nil, sc.err
+	}
+	switch sc.form {
+	case formExpression, formLeading:
+		v, err := vm.RunProgram(sc.prog)
+		if fn, ok := goja.AssertFunction(v); err == nil && ok {
+			return fn, nil
 		}
-	} else {
-		// Personium's engine evaluates "fn_jsgi = " + source: the
-		// function first, then any statements (helpers the function
-		// calls).
-		if leadingFunction.MatchString(src) {
-			prog, err := compiled(name, personiumPrefix+src)
+		if sc.form == formLeading {
 			if err != nil {
 				return nil, err
-			}
-			if _, err := vm.RunProgram(prog); err != nil {
-				return nil, err
-			}
-			if fn, ok := goja.AssertFunction(vm.GlobalObject().Get("fn_jsgi")); ok {
-				return fn, nil
 			}
 			return nil, &ScriptError{Message: name + " is not a function"}
 		}
-		// Statements, then the function: its value is the script's.
-		for _, loc := range anonFunctionLine.FindAllStringIndex(src, maxLeadTries) {
-			prog, err := compiled(name, src[:loc[0]]+";(\n"+src[loc[0]:]+"\n)")
-			if err != nil {
-				continue
-			}
-			v, err := vm.RunProgram(prog)
-			if err != nil {
-				return nil, err
-			}
-			if fn, ok := goja.AssertFunction(v); ok {
-				return fn, nil
-			}
-			break
+		// An expression that is not a function (exports.handler = …):
+		// the module form.
+	case formPersonium:
+		if _, err := vm.RunProgram(sc.prog); err != nil {
+			return nil, err
 		}
+		if fn, ok := goja.AssertFunction(vm.GlobalObject().Get("fn_jsgi")); ok {
+			return fn, nil
+		}
+		return nil, &ScriptError{Message: name + " is not a function"}
 	}
-	prog, err := compiled(name, "(function(exports, module){\n"+src+"\n;return module.exports.handler || exports.handler;})")
+	prog, err := compiled(name, moduleWrapper(src))
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +275,49 @@ func handler(vm *goja.Runtime, name, src string) (goja.Callable, error) {
 		return nil, &ScriptError{Message: name + " is not a function(request) nor a module with exports.handler"}
 	}
 	return fn, nil
+}
+
+// scriptForm is how a script's source is read (see compileScript).
+type scriptForm int
+
+const (
+	formExpression scriptForm = iota // function(request){…} (or a module, tried at run time)
+	formPersonium                    // the function, then statements: "fn_jsgi = " + source
+	formLeading                      // statements, then the function
+	formModule                       // exports.handler = …
+)
+
+// compiledScript is a source compiled in the first form that parses.
+type compiledScript struct {
+	form scriptForm
+	prog *goja.Program // nil for formModule (see moduleWrapper)
+	err  error         // the source parses in no form
+}
+
+// compileScript finds the form a script is written in and compiles it.
+// Run and Check both use it; compiled caches every attempt, so a form
+// that does not parse is not parsed again at every call.
+func compileScript(name, src string) compiledScript {
+	if prog, err := compiled(name, "(\n"+src+"\n)"); err == nil {
+		return compiledScript{form: formExpression, prog: prog}
+	}
+	if leadingFunction.MatchString(src) {
+		prog, err := compiled(name, personiumPrefix+src)
+		return compiledScript{form: formPersonium, prog: prog, err: err}
+	}
+	for _, loc := range anonFunctionLine.FindAllStringIndex(src, maxLeadTries) {
+		if prog, err := compiled(name, src[:loc[0]]+";(\n"+src[loc[0]:]+"\n)"); err == nil {
+			return compiledScript{form: formLeading, prog: prog}
+		}
+	}
+	_, err := compiled(name, moduleWrapper(src))
+	return compiledScript{form: formModule, err: err}
+}
+
+// moduleWrapper makes a module's source a function of exports and
+// module that returns its handler.
+func moduleWrapper(src string) string {
+	return "(function(exports, module){\n" + src + "\n;return module.exports.handler || exports.handler;})"
 }
 
 // personiumPrefix is what Personium's engine puts before a script.

@@ -44,30 +44,33 @@ const maxPrograms = 512
 
 var programs struct {
 	sync.Mutex
-	m map[[32]byte]*goja.Program
+	m map[[32]byte]program
 }
 
-// compiled returns src (named name in messages) compiled, from the
-// cache when it was compiled before. Syntax errors are not cached.
+type program struct {
+	p   *goja.Program
+	err error
+}
+
+// compiled returns src (named name in messages) compiled, from the cache
+// when it was compiled before; syntax errors are kept too, so that a
+// form a script is not written in is not parsed again at every call.
 func compiled(name, src string) (*goja.Program, error) {
 	key := sha256.Sum256([]byte(name + "\x00" + src))
 	programs.Lock()
-	p := programs.m[key]
+	c, ok := programs.m[key]
 	programs.Unlock()
-	if p != nil {
-		return p, nil
+	if ok {
+		return c.p, c.err
 	}
 	p, err := goja.Compile(name, src, false)
-	if err != nil {
-		return nil, err
-	}
 	programs.Lock()
 	if programs.m == nil || len(programs.m) >= maxPrograms {
-		programs.m = map[[32]byte]*goja.Program{}
+		programs.m = map[[32]byte]program{}
 	}
-	programs.m[key] = p
+	programs.m[key] = program{p, err}
 	programs.Unlock()
-	return p, nil
+	return p, err
 }
 
 // Check vets the source of a script file (name) before it is stored in
@@ -83,24 +86,8 @@ func Check(name string, src []byte) error {
 	if !strings.HasSuffix(strings.ToLower(name), ".js") {
 		return nil
 	}
-	text := string(src)
-	_, first := goja.Compile(name, "(\n"+text+"\n)", false)
-	if first == nil {
-		return nil
-	}
-	if leadingFunction.MatchString(text) {
-		if _, err := goja.Compile(name, personiumPrefix+text, false); err != nil {
-			return bad(err.Error())
-		}
-		return nil
-	}
-	for _, loc := range anonFunctionLine.FindAllStringIndex(text, maxLeadTries) {
-		if _, err := goja.Compile(name, text[:loc[0]]+";(\n"+text[loc[0]:]+"\n)", false); err == nil {
-			return nil
-		}
-	}
-	if _, err := goja.Compile(name, "(function(exports, module){\n"+text+"\n})", false); err != nil {
-		return bad(err.Error())
+	if sc := compileScript(name, string(src)); sc.err != nil {
+		return bad(sc.err.Error())
 	}
 	return nil
 }
