@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/personium-go/personium/acl"
 	"github.com/personium-go/personium/dav"
@@ -53,13 +54,36 @@ type segment struct {
 // (those PROPPATCH let through; a bad one is skipped).
 func routes(props []dav.Property) []route {
 	for _, p := range props {
-		if p.Name == dav.PropService {
-			rs, _ := parseRoutes(p)
-			return rs
+		if p.Name != dav.PropService {
+			continue
 		}
+		key := string(p.InnerXML)
+		routeCache.Lock()
+		rs, ok := routeCache.m[key]
+		routeCache.Unlock()
+		if !ok {
+			rs, _ = parseRoutes(p)
+			routeCache.Lock()
+			if routeCache.m == nil || len(routeCache.m) >= maxCachedRoutes {
+				routeCache.m = map[string][]route{}
+			}
+			routeCache.m[key] = rs
+			routeCache.Unlock()
+		}
+		return rs
 	}
 	return nil
 }
+
+// routeCache keeps parsed routes by the p:service property's text, so
+// that a call does not decode the XML and compile the templates'
+// regular expressions again. Bounded: when full it starts again empty.
+var routeCache struct {
+	sync.Mutex
+	m map[string][]route
+}
+
+const maxCachedRoutes = 1024
 
 // checkService vets a p:service property before PROPPATCH stores it:
 // every p:path needs a template (name) and a script file (src, a plain
