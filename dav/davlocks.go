@@ -384,14 +384,7 @@ func (q *request) unlock() error {
 		}
 		return err
 	}
-	res, err := q.resolveTarget()
-	if err != nil {
-		return err
-	}
-	if res.target == nil {
-		return perr.New("PR404-DV-0001", q.r.URL.Path)
-	}
-	if err := q.check(res.chain(), acl.Read); err != nil {
+	if _, _, err := q.existing(acl.Read); err != nil {
 		return err
 	}
 	locks, err := q.covering(q.segs)

@@ -43,18 +43,11 @@ func (q *request) propfind() error {
 	default:
 		return perr.New("PR400-DV-0003", depth)
 	}
-	res, err := q.resolveTarget()
+	res, n, err := q.existing(acl.ReadProperties)
 	if err != nil {
 		return err
 	}
-	n := res.target
-	if n == nil {
-		return perr.New("PR404-DV-0001", q.r.URL.Path)
-	}
 	chain := res.chain()
-	if err := q.check(chain, acl.ReadProperties); err != nil {
-		return err
-	}
 	req, err := ParsePropfind(q.r.Body)
 	if err != nil {
 		return err
