@@ -558,7 +558,13 @@ func (s *Store) ensureTextIndex(ctx context.Context, kind string) error {
 	if err := tx.Commit(); err != nil {
 		return mapErr("text index", err)
 	}
-	s.textKinds[kind] = true
+	// A new map: Apply keeps the one it read for its whole transaction.
+	kinds := make(map[string]bool, len(s.textKinds)+1)
+	for k := range s.textKinds {
+		kinds[k] = true
+	}
+	kinds[kind] = true
+	s.textKinds = kinds
 	return nil
 }
 
