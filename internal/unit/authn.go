@@ -1,6 +1,7 @@
 package unit
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -323,7 +324,7 @@ func (s *Server) introspector(r *http.Request, c *cell.Cell) (schema string, err
 
 // setCellACL answers ACL {cell}: replaces the cell's ACL (privilege acl).
 func (s *Server) setCellACL(w http.ResponseWriter, r *http.Request, c *cell.Cell, p pds.Principal) {
-	if err := s.cellPriv(r, c, p, "acl"); err != nil {
+	if err := s.cellPriv(r.Context(), c, p, "acl"); err != nil {
 		s.writeError(w, r, s.cellURL(c), err)
 		return
 	}
@@ -340,11 +341,11 @@ func (s *Server) setCellACL(w http.ResponseWriter, r *http.Request, c *cell.Cell
 }
 
 // cellPriv checks a cell-level privilege with the configured authorizer.
-func (s *Server) cellPriv(r *http.Request, c *cell.Cell, p pds.Principal, want pds.Privilege) error {
+func (s *Server) cellPriv(ctx context.Context, c *cell.Cell, p pds.Principal, want pds.Privilege) error {
 	if z, ok := s.authz.(ACLAuthorizer); ok {
-		return z.CellPrivilege(r.Context(), p, c, want)
+		return z.CellPrivilege(ctx, p, c, want)
 	}
-	return s.authz.Authorize(r.Context(), p, c, "Cell", true)
+	return s.authz.Authorize(ctx, p, c, "Cell", true)
 }
 
 // basicCredentials reads "Authorization: Basic …" as Personium does

@@ -215,7 +215,7 @@ func (s *Server) handleRoles(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.cellPrincipal(r, c)
 	if err == nil {
-		err = s.cellPriv(r, c, p, "auth-read")
+		err = s.cellPriv(r.Context(), c, p, "auth-read")
 	}
 	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)

@@ -247,7 +247,7 @@ func (a *boxAccess) CheckPrincipals(ctx context.Context, x *acl.ACL) error {
 func (s *Server) deleteBox(w http.ResponseWriter, r *http.Request, c *cell.Cell, b *boxInfo) {
 	p, err := s.cellPrincipal(r, c)
 	if err == nil {
-		err = s.cellPriv(r, c, p, "box")
+		err = s.cellPriv(r.Context(), c, p, "box")
 	}
 	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)

@@ -30,7 +30,7 @@ func (s *Server) propfindCell(w http.ResponseWriter, r *http.Request, c *cell.Ce
 		perr.Write(w, r, perr.New("PR400-DV-0003"))
 		return
 	}
-	if err := s.cellPriv(r, c, p, "propfind"); err != nil {
+	if err := s.cellPriv(r.Context(), c, p, "propfind"); err != nil {
 		s.writeError(w, r, s.cellURL(c), err)
 		return
 	}

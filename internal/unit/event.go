@@ -28,7 +28,7 @@ func (s *Server) handleEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	p, err := s.cellPrincipal(r, c)
 	if err == nil {
-		err = s.cellPriv(r, c, p, acl.CellEvent)
+		err = s.cellPriv(r.Context(), c, p, acl.CellEvent)
 	}
 	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)

@@ -105,10 +105,7 @@ func (s *Server) checkService(ctx context.Context, a dav.Access, p dav.Property)
 	if !ok {
 		return perr.New("PR403-AU-0002")
 	}
-	if z, ok := s.authz.(ACLAuthorizer); ok {
-		return z.CellPrivilege(ctx, ba.p, ba.c, acl.CellAuth)
-	}
-	return s.authz.Authorize(ctx, ba.p, ba.c, "Account", true)
+	return s.cellPriv(ctx, ba.c, ba.p, acl.CellAuth)
 }
 
 func parseRoutes(p dav.Property) ([]route, error) {
