@@ -78,8 +78,11 @@ func (s *Store) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc
 			}
 			d.Version = 1
 		case metastore.Update:
+			// Only a document leaving a text kind for another needs its old
+			// kind read (its terms must go); into a text kind it is marked
+			// below anyway.
 			oldIndexed := false
-			if len(textKinds) > 0 {
+			if len(textKinds) > 0 && !textKinds[d.Kind] {
 				var oldKind string
 				if err := stmt(4, s.current).QueryRowContext(ctx, d.ID).Scan(&rowid, &oldKind); err == nil {
 					oldIndexed = textKinds[oldKind]
