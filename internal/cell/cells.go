@@ -28,6 +28,12 @@ type Manager struct {
 	Store metastore.Store
 	Now   func() time.Time // nil: time.Now
 	Rand  io.Reader        // nil: crypto/rand (IDs, salts)
+	// SharedStore is set when other processes write Store too (several
+	// servers behind a load balancer on one Elasticsearch store). Get then
+	// remembers no cell: a cell another process deleted or replaced must
+	// answer 404 at once, not take writes for up to CellCacheTTL into
+	// documents under its old ID that nothing reaches any more.
+	SharedStore bool
 
 	unitSchema *odata.Schema
 	cellSchema *odata.Schema
@@ -114,11 +120,13 @@ type Cell struct {
 // Get returns the cell called name; PR404-DV-0003-class NotExist if none.
 //
 // Cells found are remembered for CellCacheTTL: every request starts with
-// this lookup. Writes through this Manager forget them at once; a cell
-// deleted or replaced by another process sharing the store may be seen
-// for up to CellCacheTTL more (its documents are gone, so only empty
-// answers come of it).
+// this lookup. Writes through this Manager forget them at once. With
+// SharedStore nothing is remembered, since writes of other processes
+// would go unnoticed.
 func (m *Manager) Get(ctx context.Context, name string) (*Cell, error) {
+	if m.SharedStore {
+		return m.load(ctx, name)
+	}
 	if v, ok := m.cellCache.Load(name); ok {
 		if e := v.(cachedCell); m.now().Sub(e.at) < CellCacheTTL && m.now().Sub(e.at) >= 0 {
 			c := *e.c
