@@ -115,13 +115,15 @@ type schemaCache struct {
 type cachedSchema struct {
 	version int64
 	schema  *odata.Schema
+	built   time.Time // for Config.SchemaCacheTTL
 }
 
 // maxCachedSchemas bounds the cache; when full it starts again empty.
 const maxCachedSchemas = 1024
 
 // userSchema returns the user schema of collection col, from the cache
-// when it is current. Schemas are shared between requests: read-only.
+// when it is current (and younger than Config.SchemaCacheTTL, if set).
+// Schemas are shared between requests: read-only.
 func (s *Server) userSchema(ctx context.Context, provider *odata.DocProvider, cell, col string) (*odata.Schema, error) {
 	v, err := odata.SchemaVersion(ctx, s.cfg.Cells.Store, cell, col)
 	if err != nil {
@@ -131,9 +133,10 @@ func (s *Server) userSchema(ctx context.Context, provider *odata.DocProvider, ce
 	s.schemas.mu.Lock()
 	c, ok := s.schemas.m[key]
 	s.schemas.mu.Unlock()
-	if ok && c.version == v {
+	if ok && c.version == v && (s.cfg.SchemaCacheTTL <= 0 || time.Since(c.built) < s.cfg.SchemaCacheTTL) {
 		return c.schema, nil
 	}
+	built := time.Now()
 	schema, err := odata.UserDataSchema(ctx, provider)
 	if err != nil {
 		return nil, err
@@ -142,7 +145,7 @@ func (s *Server) userSchema(ctx context.Context, provider *odata.DocProvider, ce
 	if s.schemas.m == nil || len(s.schemas.m) >= maxCachedSchemas {
 		s.schemas.m = map[string]cachedSchema{}
 	}
-	s.schemas.m[key] = cachedSchema{version: v, schema: schema}
+	s.schemas.m[key] = cachedSchema{version: v, schema: schema, built: built}
 	s.schemas.mu.Unlock()
 	return schema, nil
 }

@@ -3,10 +3,13 @@ package unit_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/personium-go/personium/dav"
 	"github.com/personium-go/personium/dav/lock"
+	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/unit"
 	"github.com/personium-go/personium/swarm/swarmtest"
@@ -425,4 +428,63 @@ func TestSchemaCacheAcrossServers(t *testing.T) {
 	want1(400, "PR400-OD-0006", "POST", "c/__/od/T", `{"__id":"t2","b":"not a number"}`)
 	want1(201, "", "POST", "c/__/od/T", `{"__id":"t3","b":3}`)
 	want2(400, "", "POST", "c/__/od/T", `{"__id":"t4","a":"a string where a Double was registered"}`)
+}
+
+// searchLagStore is a store whose queries do not yet see the documents
+// created since a moment (Unix ms; 0: they see everything), while Get
+// and GetKey see every write at once: Elasticsearch's realtime GET
+// before the refresh that makes a write searchable.
+type searchLagStore struct {
+	metastore.Store
+	since atomic.Int64
+}
+
+func (s *searchLagStore) Query(ctx context.Context, q *metastore.Query) (*metastore.Result, error) {
+	res, err := s.Store.Query(ctx, q)
+	since := s.since.Load()
+	if err != nil || since == 0 {
+		return res, err
+	}
+	out := &metastore.Result{Count: res.Count}
+	for _, d := range res.Docs {
+		if d.Published < since {
+			out.Docs = append(out.Docs, d)
+		} else if q.Count {
+			out.Count--
+		}
+	}
+	return out, nil
+}
+
+// TestSchemaCacheTTL: a server whose store let it read a schema change's
+// new version but not yet its documents built the old schema under the
+// new version; with SchemaCacheTTL it builds it again once the documents
+// are searchable, instead of keeping it until the next schema change.
+func TestSchemaCacheTTL(t *testing.T) {
+	e1 := newAuthEnv(t)
+	lagging := &searchLagStore{Store: e1.store}
+	cells2 := cell.NewManager(lagging)
+	e2 := newAuthEnvConfig(t, nil, func(c *unit.Config) {
+		c.Cells = cells2
+		c.Authn = nil
+		c.Authorizer = unit.ACLAuthorizer{Cells: cells2}
+		c.DAV = dav.New(dav.Config{Meta: lagging, Content: &swarmtest.MemStore{}, Encrypt: true,
+			Locks: &lock.Manager{Store: lagging}, NewID: cells2.NewID})
+		c.SchemaCacheTTL = time.Nanosecond
+	})
+	want2 := wanter(t, e2.env)
+	e1.must(201, "POST", "__ctl/Cell", `{"Name":"c"}`)
+	e1.must(201, "MKCOL", "c/__/od", odataMkcol, "Content-Type", "application/xml")
+	e1.must(201, "POST", "c/__/od/$metadata/EntityType", `{"Name":"T"}`)
+	want2(201, "", "POST", "c/__/od/T", `{"__id":"t1","a":1}`)
+
+	time.Sleep(2 * time.Millisecond)
+	lagging.since.Store(time.Now().UnixMilli())
+	time.Sleep(2 * time.Millisecond)
+	e1.must(201, "POST", "c/__/od/$metadata/Property", `{"Name":"b","_EntityType.Name":"T","Type":"Edm.Int32"}`)
+	want2(200, "", "GET", "c/__/od/T", "") // builds T without b, at the version with b
+	lagging.since.Store(0)
+	time.Sleep(2 * time.Millisecond)
+	want2(400, "PR400-OD-0006", "POST", "c/__/od/T", `{"__id":"t2","b":"not a number"}`)
+	want2(201, "", "POST", "c/__/od/T", `{"__id":"t3","b":3}`)
 }

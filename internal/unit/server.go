@@ -65,6 +65,17 @@ type Config struct {
 	// EngineMemory bounds the heap growth during one script call (see
 	// engine.Limits.MaxHeapGrowth); 0: the engine's default (1 GiB).
 	EngineMemory uint64
+	// SchemaCacheTTL, when positive, bounds how long a cached user schema
+	// of an OData collection is used before it is built again, even
+	// though its version document has not changed. Set it (a few seconds)
+	// when other processes write the store and the store's Get can see a
+	// write before its Query does (Elasticsearch: a realtime GET sees a
+	// document before the refresh that makes it searchable): a schema
+	// built in that moment, from the version after a change but the
+	// documents before it, would otherwise be kept until the next schema
+	// change. 0: a cached schema is used for as long as its version is
+	// current.
+	SchemaCacheTTL time.Duration
 }
 
 // Server serves a unit. Build it with New.
