@@ -20,16 +20,24 @@
 //
 // Manager methods are safe for concurrent use by any number of
 // goroutines and processes sharing the store. Create reads the box's
-// epoch document, checks for conflicting locks, and then, in one
-// metastore Apply, updates the epoch with IfVersion, inserts the lock and
-// deletes the expired locks it saw (each with IfVersion). A concurrent
-// Create in the same box — on the same root, an ancestor or a
-// descendant — bumps the epoch first and makes this Apply fail; Create
-// then starts again and sees the other lock. So two conflicting locks
-// are never both granted, as long as the backend honours Apply's
-// atomicity and IfVersion, as metastore requires. A Refresh racing with a
-// Create that judged the lock expired loses or wins on the lock's own
-// version.
+// epoch document and the locks that could conflict in one Query, checks
+// for conflicts, and then, in one metastore Apply, inserts the lock,
+// deletes the expired locks it saw (each with IfVersion) and updates the
+// epoch with IfVersion. A concurrent Create in the same box — on the
+// same root, an ancestor or a descendant — bumps the epoch first and
+// makes this Apply fail; Create then starts again and sees the other
+// lock. So two conflicting locks are never both granted, as long as the
+// backend honours Apply's atomicity and IfVersion, as metastore
+// requires. A Refresh racing with a Create that judged the lock expired
+// loses or wins on the lock's own version.
+//
+// The epoch is read by the same Query as the locks, not by a Get: a
+// backend whose Get sees a write before its Query does (Elasticsearch's
+// realtime GET before a refresh) would otherwise show the epoch after
+// another process's lock but not that lock, and the lock would be granted
+// twice. The epoch is the batch's last write, so that a backend that
+// applies a batch in order and lets a reader glimpse it half-done never
+// shows the new epoch without the new lock.
 //
 // What remains:
 //   - Expiry is judged by each process's clock (Manager.Now); with clocks

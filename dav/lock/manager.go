@@ -151,23 +151,28 @@ func (m *Manager) Create(ctx context.Context, cell, box string, l Lock) (Lock, e
 	if len(l.Owner) == 0 {
 		l.Owner = nil
 	}
+	// The epoch document comes with the locks, in the same query, so
+	// that both are read from one state of the store (see Concurrency).
 	var filter metastore.Expr = metastore.In{Field: fieldRoot, Values: rootValues(append(ancestors(l.Root), l.Root))}
 	if l.Depth == Infinity {
 		filter = metastore.Or{filter, belowFilter(l.Root)}
 	}
+	filter = metastore.Or{filter, metastore.Cmp{Field: metastore.FieldKey, Op: metastore.Eq, Value: epochKey}}
 	for range maxAttempts {
 		now := m.now()
 		l.Expires = now.Add(l.Timeout)
-		epoch, err := m.Store.GetKey(ctx, Kind, cell, box, epochKey)
-		if err != nil && !perr.Is(err, perr.NotExist) {
-			return Lock{}, err
-		}
 		docs, err := m.query(ctx, cell, box, filter)
 		if err != nil {
 			return Lock{}, err
 		}
-		ops := make([]metastore.Op, 2, 2+len(docs))
+		var epoch *metastore.Doc
+		ops := make([]metastore.Op, 1, 2+len(docs))
+		ops[0] = metastore.Op{Type: metastore.Create, Doc: m.lockDoc(cell, box, l, now)}
 		for i := range docs {
+			if docs[i].Key == epochKey {
+				epoch = &docs[i]
+				continue
+			}
 			o, ok := decode(&docs[i])
 			if !ok {
 				continue
@@ -185,12 +190,11 @@ func (m *Manager) Create(ctx context.Context, cell, box string, l Lock) (Lock, e
 		ed := metastore.Doc{ID: epochID(cell, box), Kind: Kind, Cell: cell, Parent: box, Key: epochKey,
 			Body: json.RawMessage(`{}`), Published: now.UnixMilli(), Updated: now.UnixMilli()}
 		if epoch == nil {
-			ops[0] = metastore.Op{Type: metastore.Create, Doc: ed}
+			ops = append(ops, metastore.Op{Type: metastore.Create, Doc: ed})
 		} else {
 			ed.ID = epoch.ID
-			ops[0] = metastore.Op{Type: metastore.Update, Doc: ed, IfVersion: epoch.Version}
+			ops = append(ops, metastore.Op{Type: metastore.Update, Doc: ed, IfVersion: epoch.Version})
 		}
-		ops[1] = metastore.Op{Type: metastore.Create, Doc: m.lockDoc(cell, box, l, now)}
 		_, err = m.Store.Apply(ctx, ops...)
 		if err == nil {
 			return l, nil

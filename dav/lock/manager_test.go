@@ -559,3 +559,49 @@ func TestInterleavedRefresh(t *testing.T) {
 	_, err = m.Refresh(ctx, "c", "b", l.Token, "/a", time.Minute)
 	wantErrCode(t, err, CodeNoLock)
 }
+
+// searchLag is a store whose Get and GetKey see every write at once but
+// whose Query answers once more from the state before the latest writes
+// and only then catches up: Elasticsearch between a write and the
+// refresh that makes it searchable, when a realtime GET already sees it.
+type searchLag struct {
+	metastore.Store                 // writes, Get and GetKey
+	view            metastore.Store // what Query answers from
+	t               *testing.T
+	pending         [][]metastore.Op
+}
+
+func (s *searchLag) Apply(ctx context.Context, ops ...metastore.Op) ([]metastore.Doc, error) {
+	docs, err := s.Store.Apply(ctx, ops...)
+	if err == nil {
+		s.pending = append(s.pending, ops)
+	}
+	return docs, err
+}
+
+func (s *searchLag) Query(ctx context.Context, q *metastore.Query) (*metastore.Result, error) {
+	res, err := s.view.Query(ctx, q)
+	for _, ops := range s.pending {
+		if _, err := s.view.Apply(ctx, ops...); err != nil {
+			s.t.Fatalf("replaying a batch on the view: %v", err)
+		}
+	}
+	s.pending = nil
+	return res, err
+}
+
+// TestCreateWithSearchLag: a lock another process has just granted is
+// not yet searchable, but its epoch already reads as changed: Create must
+// not take that epoch version for one that covers the locks it found.
+func TestCreateWithSearchLag(t *testing.T) {
+	store := &searchLag{Store: openStore(t), view: openStore(t), t: t}
+	other, _ := newManager(t, store)
+	other.NewToken = func() string { return "urn:test:other" }
+	m, _ := newManager(t, store)
+	ctx := t.Context()
+	if _, err := other.Create(ctx, "c", "b", Lock{Root: "/a", Depth: Infinity, Exclusive: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Create(ctx, "c", "b", Lock{Root: "/a/b", Exclusive: true})
+	wantErrCode(t, err, CodeLocked)
+}
