@@ -110,20 +110,50 @@ func (a *Authn) history(ctx context.Context, c *Cell, accountID string) (*authHi
 	return h, nil
 }
 
+// maxHistoryTries bounds the attempts to record one authentication in
+// an account's history while other attempts keep changing it.
+const maxHistoryTries = 8
+
+// recordAttempt records an authentication attempt at now in the history
+// h of an account (as read before the attempt): a failure counts one
+// more, a success clears the failures. The write is conditional on the
+// history read; when another attempt (in this process or another one
+// sharing the store) recorded first, the history is read again and the
+// attempt recorded on top of it, so that no failure goes uncounted. The
+// history is advisory: an attempt that loses maxHistoryTries races in a
+// row is not recorded, the others' records stand.
+func (a *Authn) recordAttempt(ctx context.Context, c *Cell, accountID string, h *authHistory, ok bool, now time.Time) error {
+	for range maxHistoryTries {
+		if ok {
+			h.LastAuth, h.Failed, h.LastFailed = now.UnixMilli(), 0, 0
+		} else {
+			h.Failed++
+			h.LastFailed = now.UnixMilli()
+		}
+		err := a.saveHistory(ctx, c, accountID, h)
+		if !perr.Is(err, perr.PreconditionFailed) && !perr.Is(err, perr.Exist) && !perr.Is(err, perr.NotExist) {
+			return err
+		}
+		if h, err = a.history(ctx, c, accountID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// saveHistory writes h if the stored history is still the one h was read
+// from (PreconditionFailed, Exist or NotExist otherwise).
 func (a *Authn) saveHistory(ctx context.Context, c *Cell, accountID string, h *authHistory) error {
 	body, _ := json.Marshal(h)
 	now := a.now().UnixMilli()
 	if h.doc == nil {
 		_, err := a.Cells.Store.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{
 			ID: a.Cells.NewID(), Kind: KindAuthHistory, Cell: c.ID, Key: accountID, Body: body, Published: now, Updated: now}})
-		if perr.Is(err, perr.Exist) {
-			return nil // a concurrent attempt recorded first; history is advisory
-		}
 		return err
 	}
 	d := *h.doc
 	d.Body, d.Updated = body, now
-	_, err := a.Cells.Store.Apply(ctx, metastore.Op{Type: metastore.Update, Doc: d})
+	_, err := a.Cells.Store.Apply(ctx, metastore.Op{Type: metastore.Update, Doc: d, IfVersion: h.doc.Version})
 	return err
 }
 

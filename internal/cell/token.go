@@ -199,9 +199,7 @@ func (a *Authn) checkPassword(ctx context.Context, c *Cell, username, password, 
 	locked := a.LockCount > 0 && hist.Failed >= int64(a.LockCount) && lastFailed < a.LockTime
 	if hist.LastFailed > 0 && (lastFailed < validAuthnInterval || locked) {
 		// Locked for a moment after a failure: refused even with the right password.
-		hist.Failed++
-		hist.LastFailed = now.UnixMilli()
-		_ = a.saveHistory(ctx, c, acc.ID, hist)
+		_ = a.recordAttempt(ctx, c, acc.ID, hist, false, now)
 		return nil, fail
 	}
 	hash, err := a.Cells.PasswordHash(ctx, c, acc.ID)
@@ -211,17 +209,14 @@ func (a *Authn) checkPassword(ctx context.Context, c *Cell, username, password, 
 	status, _ := acc.Props["Status"].(string)
 	if hash == "" || !auth.VerifyPassword(hash, password) || status == "deactivated" ||
 		!ipAllowed(acc.Props["IPAddressRange"], remote) {
-		hist.Failed++
-		hist.LastFailed = now.UnixMilli()
-		if err := a.saveHistory(ctx, c, acc.ID, hist); err != nil {
+		if err := a.recordAttempt(ctx, c, acc.ID, hist, false, now); err != nil {
 			return nil, err
 		}
 		return nil, fail
 	}
 	pc := &passwordCheck{acc: acc, subject: a.CellURL(c) + "#" + username, last: hist.LastAuth, failed: hist.Failed,
 		mustChange: status == "passwordChangeRequired"}
-	hist.LastAuth, hist.Failed, hist.LastFailed = now.UnixMilli(), 0, 0
-	if err := a.saveHistory(ctx, c, acc.ID, hist); err != nil {
+	if err := a.recordAttempt(ctx, c, acc.ID, hist, true, now); err != nil {
 		return nil, err
 	}
 	return pc, nil
