@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -30,7 +31,8 @@ import (
 	"github.com/personium-go/personium/internal/auth"
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/metastore"
-	_ "github.com/personium-go/personium/internal/metastore/sqlite" // the embedded default
+	_ "github.com/personium-go/personium/internal/metastore/elastic" // --metastore elasticsearch
+	_ "github.com/personium-go/personium/internal/metastore/sqlite"  // the embedded default
 	"github.com/personium-go/personium/internal/unit"
 )
 
@@ -79,6 +81,8 @@ type serveConfig struct {
 	unitURL      string
 	masterToken  string
 	metastore    string
+	esURL        string
+	esPrefix     string
 	logLevel     string
 	trusted      string
 	unitUsers    string
@@ -140,7 +144,9 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.data, "data", envDefault("DATA", "./data"), "`folder` for all state: the metadata store, keys, the master token (PERSONIUM_DATA)")
 	fs.StringVar(&c.unitURL, "unit-url", envDefault("UNIT_URL", ""), "public `URL` of the unit, ending in /; default http://<listen>/ (PERSONIUM_UNIT_URL)")
 	fs.StringVar(&c.masterToken, "master-token", envDefault("MASTER_TOKEN", ""), "unit master `token`; when empty, one is generated on first start, kept in <data>/master-token and printed once (PERSONIUM_MASTER_TOKEN)")
-	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) (PERSONIUM_METASTORE)")
+	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) or elasticsearch (a cluster several serve processes may share; see --es-url) (PERSONIUM_METASTORE)")
+	fs.StringVar(&c.esURL, "es-url", envDefault("ES_URL", ""), "Elasticsearch `URLs` of --metastore elasticsearch, comma-separated, e.g. http://127.0.0.1:9200 (user:password@ for basic authentication; ?timeout=10s bounds each request) (PERSONIUM_ES_URL)")
+	fs.StringVar(&c.esPrefix, "es-index-prefix", envDefault("ES_INDEX_PREFIX", "personium"), "`prefix` of the Elasticsearch index names (<prefix>-docs, <prefix>-claims); units sharing a cluster need different ones (PERSONIUM_ES_INDEX_PREFIX)")
 	fs.StringVar(&c.trusted, "trusted-certs", envDefault("TRUSTED_CERTS", ""), "comma-separated PEM `files` with certificates of other units whose transcell tokens this unit accepts; its own key is always trusted (PERSONIUM_TRUSTED_CERTS)")
 	fs.StringVar(&c.unitUsers, "unit-user-issuers", envDefault("UNIT_USER_ISSUERS", ""), "space- or comma-separated cell `URLs` whose transcell tokens aimed at the unit URL make unit users (personium-localunit:/cell/ allowed); their main-box role UnitAdmin makes unit administrators (PERSONIUM_UNIT_USER_ISSUERS)")
 	fs.IntVar(&c.lockCount, "account-lock-count", envInt("ACCOUNT_LOCK_COUNT", 0), "failed password attempts in a row that lock an account; 0: no lock beyond the one second after each failure (PERSONIUM_ACCOUNT_LOCK_COUNT)")
@@ -223,9 +229,22 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		unitURL += "/"
 	}
 	ctx := context.Background()
-	dsn := c.data
-	if c.metastore == "sqlite" {
+	var dsn string
+	switch c.metastore {
+	case "sqlite":
 		dsn = filepath.Join(c.data, "metadata.db")
+	case "elasticsearch":
+		if c.esURL == "" {
+			ln.Close()
+			return fmt.Errorf("--metastore elasticsearch needs --es-url")
+		}
+		sep := "?"
+		if strings.Contains(c.esURL, "?") {
+			sep = "&"
+		}
+		dsn = c.esURL + sep + "prefix=" + url.QueryEscape(c.esPrefix)
+	default:
+		dsn = c.data
 	}
 	store, err := metastore.Open(ctx, c.metastore, dsn)
 	if err != nil {
@@ -239,6 +258,14 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		store = metastore.NewCache(store, 100_000)
 	}
 	cells := cell.NewManager(store)
+	// Other processes may share an Elasticsearch store: no cell cache,
+	// and user schemas are trusted for a short while only.
+	shared := c.metastore != "sqlite"
+	cells.SharedStore = shared
+	var schemaTTL time.Duration
+	if shared {
+		schemaTTL = 2 * time.Second
+	}
 	if err := cells.EnsureIndexes(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("indexes: %w", err)
@@ -268,7 +295,7 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 	h, err := unit.New(unit.Config{UnitURL: unitURL, MasterToken: token, Cells: cells, Logger: log,
 		Authn: authn, Authorizer: unit.ACLAuthorizer{Cells: cells}, UnitUserIssuers: unitUserIssuers(c.unitUsers, unitURL),
 		DAV: davh, IntrospectUser: introUser, IntrospectPassword: introPass, EngineTimeout: c.engineTime,
-		EngineMemory: uint64(max(c.engineMemMiB, 1)) << 20})
+		EngineMemory: uint64(max(c.engineMemMiB, 1)) << 20, SchemaCacheTTL: schemaTTL})
 	if err != nil {
 		ln.Close()
 		return err

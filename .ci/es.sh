@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Elasticsearch-mode checks, called by .ci/run: fetches the Elasticsearch
+# 8.19.7 test distribution with Maven (cached in ~/.m2 between runs where
+# the machine keeps it), unpacks it into a fresh temp dir, starts it on
+# free loopback ports as the system user "esuser" (Elasticsearch refuses
+# root), and runs the Elasticsearch metastore's conformance suite,
+# compat-tests and litmus with `personium serve --metastore elasticsearch`.
+# It stops what it started by PID.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+VERSION=8.19.7
+JAVA17=/usr/lib/jvm/java-17-openjdk-amd64
+M2=$HOME/.m2/repository
+ZIP=$M2/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$VERSION/elasticsearch-$VERSION.zip
+
+need=()
+[ -x "$JAVA17/bin/java" ] || need+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
+command -v unzip >/dev/null || need+=(unzip)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -f "$ZIP" ]; then
+  echo "== fetching Elasticsearch $VERSION (integ-test-zip) with Maven"
+  # Output only on failure (Debian's `mvn -q` still prints colour codes).
+  out=$(mvn -q -B -Dmaven.repo.local="$M2" dependency:get -Dtransitive=false \
+    -Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:$VERSION:zip 2>&1) || { echo "$out"; exit 1; }
+fi
+
+ESTMP=$(mktemp -d)
+ES_PID=
+cleanup() {
+  if [ -n "$ES_PID" ]; then
+    # SIGTERM to the launcher JVM: its shutdown hook stops the server JVM
+    # (its child) and waits for it. Before the launcher has recorded its
+    # pid, signal runuser, which passes SIGTERM on to it.
+    if [ -s "$ESTMP/launcher.pid" ]; then kill "$(cat "$ESTMP/launcher.pid")" 2>/dev/null || true
+    else kill "$ES_PID" 2>/dev/null || true; fi
+    wait "$ES_PID" 2>/dev/null || true
+  fi
+  rm -rf "$ESTMP"
+}
+trap cleanup EXIT
+
+unzip -q "$ZIP" -d "$ESTMP"
+mkdir "$ESTMP/data" "$ESTMP/logs" "$ESTMP/tmp"
+id esuser >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin esuser
+chown -R esuser: "$ESTMP"
+read -r PORT TPORT < <(python3 -c 'import socket; s=[socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+URL=http://127.0.0.1:$PORT
+# `bash -c` writes its own pid, which the exec'd launcher JVM keeps;
+# ES_TMPDIR keeps the JVM's scratch files inside $ESTMP.
+(cd "$ESTMP" && exec runuser -u esuser -- bash -c 'echo $$ >launcher.pid; exec "$@"' _ \
+  env ES_JAVA_HOME="$JAVA17" ES_JAVA_OPTS='-Xms1g -Xmx1g' ES_TMPDIR="$ESTMP/tmp" \
+  "$ESTMP/elasticsearch-$VERSION/bin/elasticsearch" \
+  -E discovery.type=single-node -E network.host=127.0.0.1 \
+  -E http.port="$PORT" -E transport.port="$TPORT" \
+  -E cluster.routing.allocation.disk.threshold_enabled=false \
+  -E xpack.security.enabled=false -E xpack.ml.enabled=false \
+  -E path.data="$ESTMP/data" -E path.logs="$ESTMP/logs") >"$ESTMP/console.log" 2>&1 &
+ES_PID=$!
+deadline=$((SECONDS + 120))
+until curl -fs "$URL/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null; do
+  if [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$ES_PID" 2>/dev/null; then
+    echo "Elasticsearch did not become ready:"; tail -30 "$ESTMP/console.log"; exit 1
+  fi
+  sleep 0.5
+done
+echo "== Elasticsearch $VERSION on $URL (launcher pid $(cat "$ESTMP/launcher.pid")), up after $(( $(date +%s) - start )) s"
+export PERSONIUM_TEST_ES_URL=$URL
+
+echo "== the Elasticsearch metastore's conformance suite against the node"
+go test -count=1 ./internal/metastore/elastic/...
+
+echo "== compat-tests with --metastore elasticsearch"
+COMPAT_SERVE_FLAGS="--metastore elasticsearch --es-url $URL" go test -count=1 ./compat-tests
+
+echo "== litmus with --metastore elasticsearch"
+SERVE_FLAGS="--metastore elasticsearch --es-url $URL" compat-tests/clients/litmus.sh
+
+echo "== Elasticsearch-mode checks took $(( $(date +%s) - start )) s"

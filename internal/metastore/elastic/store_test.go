@@ -1,0 +1,80 @@
+package elastic
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/personium-go/personium/internal/metastore"
+	"github.com/personium-go/personium/internal/metastore/metastoretest"
+)
+
+// testURL is the cluster the tests use: PERSONIUM_TEST_ES_URL (.ci/es.sh
+// starts one); without it these tests skip.
+func testURL(t testing.TB) string {
+	u := os.Getenv("PERSONIUM_TEST_ES_URL")
+	if u == "" {
+		t.Skip("PERSONIUM_TEST_ES_URL not set: no Elasticsearch to test against (.ci/es.sh starts one)")
+	}
+	return u
+}
+
+var testStores atomic.Int64
+
+// newTestStore opens a store with indices of its own, dropped when the
+// test ends.
+func newTestStore(t testing.TB) *Store {
+	u := testURL(t)
+	prefix := fmt.Sprintf("test-%d-%d-%d", os.Getpid(), time.Now().UnixNano()%1e6, testStores.Add(1))
+	s, err := Open(context.Background(), Config{URLs: []string{u}, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // after the suite's Close: with a client of its own
+		admin, err := Open(context.Background(), Config{URLs: []string{u}, Prefix: prefix})
+		if err == nil {
+			err = admin.DropIndices(context.Background())
+			admin.Close()
+		}
+		if err != nil {
+			t.Errorf("drop indices: %v", err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testURL(t)
+	metastoretest.Run(t, func(t *testing.T) metastore.Store { return newTestStore(t) })
+}
+
+func BenchmarkCreateOne(b *testing.B) {
+	s := newTestStore(b)
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("d%d", i)
+		if _, err := s.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
+			Body: []byte(`{"a":1,"b":"x"}`)}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCreateParallel(b *testing.B) {
+	s := newTestStore(b)
+	ctx := context.Background()
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("d%d", n.Add(1))
+			if _, err := s.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
+				Body: []byte(`{"a":1,"b":"x"}`)}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
