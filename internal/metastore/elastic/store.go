@@ -98,10 +98,6 @@ type Config struct {
 	Prefix string
 	// Timeout bounds each request to Elasticsearch. Default 10 s.
 	Timeout time.Duration
-	// APIKey, when set, authenticates with an Elasticsearch API key.
-	APIKey string
-	// CACert is a PEM bundle of certificate authorities for https URLs.
-	CACert []byte
 }
 
 // ParseDSN reads the data source string `personium serve` passes:
@@ -176,8 +172,6 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	escfg := elasticsearch.Config{
 		Addresses:    cfg.URLs,
-		APIKey:       cfg.APIKey,
-		CACert:       cfg.CACert,
 		MaxRetries:   2,
 		RetryBackoff: func(attempt int) time.Duration { return time.Duration(attempt) * 50 * time.Millisecond },
 		Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second,
