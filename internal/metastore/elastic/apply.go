@@ -261,6 +261,13 @@ func (s *Store) apply(ctx context.Context, prep []prepared) ([]metastore.Doc, er
 	}
 	if len(b2.items) > 0 {
 		out, err := s.bulk(ctx, &b2, true)
+		if out == nil && perr.Is(err, perr.Unavailable) {
+			// Whether the documents were written is unknown (the cluster
+			// may yet write them): their claims stay, for the janitor to
+			// remove if the documents do not appear.
+			s.orphaned(b1.items)
+			return nil, err
+		}
 		if err == nil {
 			err = out.check(func(it *bulkItem, status int, reason string) error {
 				if status == http.StatusConflict && it.action == "create" {
@@ -299,6 +306,9 @@ func (s *Store) runClaims(ctx context.Context, b *bulk) (*bulkResult, error) {
 	}
 	out, err := s.bulk(ctx, b, false)
 	if err != nil {
+		// The cluster may still write them (a timeout does not cancel
+		// the request there): the janitor removes them once it answers.
+		s.orphaned(b.items)
 		return nil, err
 	}
 	err = out.check(func(it *bulkItem, status int, reason string) error {
@@ -399,7 +409,101 @@ func (s *Store) undo(ctx context.Context, items []bulkItem, out *bulkResult, ref
 		}
 	}
 	if len(u.items) > 0 {
-		s.bulk(ctx, &u, refresh)
+		if _, err := s.bulk(ctx, &u, refresh); err != nil {
+			s.orphaned(items)
+		}
+	}
+}
+
+// orphan is a claim written by a batch that failed.
+type orphan struct {
+	id    string // claim _id
+	claim claim  // as the batch wrote it
+	at    time.Time
+}
+
+// orphaned hands the claims a failed batch created to the janitor.
+func (s *Store) orphaned(items []bulkItem) {
+	s.orphanMu.Lock()
+	defer s.orphanMu.Unlock()
+	for _, it := range items {
+		if it.claim != nil && it.action == "create" && len(s.orphans) < 100_000 {
+			s.orphans = append(s.orphans, orphan{id: it.id, claim: *it.claim, at: time.Now()})
+		}
+	}
+}
+
+// janitor sweeps orphaned claims every second until Close.
+func (s *Store) janitor() {
+	defer close(s.stopped)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.sweep(context.Background())
+		}
+	}
+}
+
+// sweep deletes the orphaned claims that are still as their batch wrote
+// them and whose owner does not hold them, so that a name a failed
+// request claimed is free again as soon as the cluster answers, rather
+// than after claimLease. Claims it cannot check yet stay for the next
+// sweep; after claimLease they are stale for every writer anyway.
+func (s *Store) sweep(ctx context.Context) {
+	s.orphanMu.Lock()
+	todo := s.orphans
+	s.orphans = nil
+	s.orphanMu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	keep := todo[:0:0]
+	defer func() {
+		s.orphanMu.Lock()
+		s.orphans = append(s.orphans, keep...)
+		s.orphanMu.Unlock()
+	}()
+	ids := make([]string, len(todo))
+	for i, o := range todo {
+		ids[i] = o.id
+	}
+	claims, err := s.mgetClaims(ctx, ids)
+	if err != nil {
+		keep = todo
+		return
+	}
+	owners := map[string]string{}
+	for _, o := range todo {
+		owners[o.claim.ID] = o.claim.Cell
+	}
+	docs, err := s.mgetDocs(ctx, owners)
+	if err != nil {
+		keep = todo
+		return
+	}
+	var b bulk
+	for _, o := range todo {
+		c, ok := claims[o.id]
+		if !ok || c.c != o.claim {
+			continue // gone, or not ours any more
+		}
+		if h, held := docs[o.claim.ID]; held && (o.id[0] == 'i' || h.src.claimKey() == o.id) {
+			continue // the batch's documents were written after all: the claim is right
+		}
+		if time.Since(o.at) < 2*s.timeout {
+			keep = append(keep, o) // its documents may still be on their way
+			continue
+		}
+		b.del(s.claims, o.id, "", c.seq, c.term)
+	}
+	if len(b.items) > 0 {
+		if _, err := s.bulk(ctx, &b, false); err != nil {
+			keep = append(keep, todo...)
+		}
 	}
 }
 

@@ -64,6 +64,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -157,6 +158,13 @@ type Store struct {
 	// found, a miss or mismatch asks the ID's claim (the truth).
 	cellMu sync.Mutex
 	cells  map[string]string
+
+	// orphans are claims a batch may have written while the cluster did
+	// not answer; the janitor removes them once it does (see sweep).
+	orphanMu sync.Mutex
+	orphans  []orphan
+	stop     chan struct{}
+	stopped  chan struct{}
 }
 
 // Open connects to the cluster and creates the indices if they are missing.
@@ -188,13 +196,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("elasticsearch: %w", err)
 	}
 	s := &Store{es: es, docs: cfg.Prefix + "-docs", claims: cfg.Prefix + "-claims", timeout: cfg.Timeout,
-		cells: map[string]string{}}
+		cells: map[string]string{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.ensureIndex(ctx, s.docs, docsMapping); err != nil {
 		return nil, err
 	}
 	if err := s.ensureIndex(ctx, s.claims, claimsMapping); err != nil {
 		return nil, err
 	}
+	go s.janitor()
 	return s, nil
 }
 
@@ -313,10 +322,15 @@ func (s *Store) do(ctx context.Context, method, path string, body []byte) (int, 
 			req.Header.Set("Content-Type", "application/json")
 		}
 	}
+	start := time.Now()
 	res, err := s.es.Perform(req)
 	if err != nil {
+		slog.Debug("elasticsearch", "method", method, "path", path, "err", err, "took", time.Since(start))
 		return 0, nil, unavailable(err)
 	}
+	defer func() {
+		slog.Debug("elasticsearch", "method", method, "path", path, "status", res.StatusCode, "took", time.Since(start))
+	}()
 	defer res.Body.Close()
 	resp, err := io.ReadAll(res.Body)
 	if err != nil {
@@ -596,6 +610,8 @@ func (s *Store) GetKey(ctx context.Context, kind, cell, parent, key string) (*me
 
 // Close releases the client's idle connections.
 func (s *Store) Close() error {
+	close(s.stop)
+	<-s.stopped
 	return s.es.Close(context.Background())
 }
 
