@@ -606,12 +606,64 @@ func (r *bulkResult) check(judge func(it *bulkItem, status int, reason string) e
 }
 
 // bulk sends b; refresh makes its documents searchable before it returns.
+// A refresh that fails is returned with the (known) outcome of the items.
 func (s *Store) bulk(ctx context.Context, b *bulk, refresh bool) (*bulkResult, error) {
-	path := "/_bulk"
-	if refresh {
-		path += "?refresh=true"
+	out, err := s.bulkOnce(ctx, b)
+	if err == nil && refresh {
+		err = s.refreshDocs(ctx)
 	}
-	status, resp, err := s.do(ctx, http.MethodPost, path, b.buf.Bytes())
+	return out, err
+}
+
+// refreshGroup is one refresh of the documents index that every Apply
+// whose write completed before it started waits for: concurrent writers
+// share refreshes (group commit) instead of queueing one each.
+type refreshGroup struct {
+	done chan struct{}
+	err  error
+}
+
+// refreshDocs makes every document write completed so far searchable.
+func (s *Store) refreshDocs(ctx context.Context) error {
+	s.refreshMu.Lock()
+	g := s.nextRefresh
+	if g == nil {
+		g = &refreshGroup{done: make(chan struct{})}
+		s.nextRefresh = g
+	}
+	if !s.refreshing {
+		s.refreshing = true
+		go s.runRefreshes()
+	}
+	s.refreshMu.Unlock()
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	}
+}
+
+// runRefreshes refreshes until nobody waits for a refresh.
+func (s *Store) runRefreshes() {
+	for {
+		s.refreshMu.Lock()
+		g := s.nextRefresh
+		s.nextRefresh = nil
+		if g == nil {
+			s.refreshing = false
+			s.refreshMu.Unlock()
+			return
+		}
+		s.refreshMu.Unlock()
+		g.err = s.Refresh(context.Background())
+		close(g.done)
+	}
+}
+
+// bulkOnce sends b.
+func (s *Store) bulkOnce(ctx context.Context, b *bulk) (*bulkResult, error) {
+	status, resp, err := s.do(ctx, http.MethodPost, "/_bulk", b.buf.Bytes())
 	if err != nil {
 		return nil, err
 	}

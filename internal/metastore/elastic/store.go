@@ -30,7 +30,7 @@
 // GET), checks every op against it as the SQLite backend would inside a
 // transaction, then writes in three steps: the claims it needs (a lost
 // create race is Exist), the documents with if_seq_no/if_primary_term on
-// every update and delete and refresh=true (so that a query started after
+// every update and delete and a refresh (so that a query started after
 // Apply returns sees the write, whichever process runs it), and finally
 // the release of claims it freed. A concurrent change found in the second
 // step undoes what the batch wrote and runs it again from the start, so a
@@ -155,12 +155,18 @@ type Store struct {
 
 	// cells remembers the cell of document IDs, so that Get can go
 	// straight to the right shard; a hit is checked against the document
-	// found, a miss or mismatch asks the ID's claim (the truth).
-	cellMu sync.Mutex
-	cells  map[string]string
+	// found, a miss or mismatch asks the ID's claim (the truth). keys
+	// remembers the ID that holds a natural key (by claim _id) for
+	// GetKey, checked the same way: the document with that ID has that
+	// key, so it is the one (keys are unique).
+	cells, keys memo
 
 	// orphans are claims a batch may have written while the cluster did
 	// not answer; the janitor removes them once it does (see sweep).
+	refreshMu   sync.Mutex
+	nextRefresh *refreshGroup // the refresh waiters join; not started
+	refreshing  bool          // a caller is running refreshes
+
 	orphanMu sync.Mutex
 	orphans  []orphan
 	stop     chan struct{}
@@ -196,7 +202,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("elasticsearch: %w", err)
 	}
 	s := &Store{es: es, docs: cfg.Prefix + "-docs", claims: cfg.Prefix + "-claims", timeout: cfg.Timeout,
-		cells: map[string]string{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.ensureIndex(ctx, s.docs, docsMapping); err != nil {
 		return nil, err
 	}
@@ -538,26 +544,40 @@ func (s *Store) current(ctx context.Context, ids []string) (map[string]hit, map[
 	return docs, claims, nil
 }
 
-func (s *Store) rememberCell(id, cell string) {
-	s.cellMu.Lock()
-	defer s.cellMu.Unlock()
-	if len(s.cells) >= 200_000 {
-		for k := range s.cells { // drop about half, arbitrarily
-			delete(s.cells, k)
-			if len(s.cells) < 100_000 {
+// memo is a bounded map of hints: what it says is checked against the
+// document found, so a stale entry costs a lookup, never a wrong answer.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (m *memo) put(k, v string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[string]string{}
+	}
+	if len(m.m) >= 200_000 {
+		for k := range m.m { // drop about half, arbitrarily
+			delete(m.m, k)
+			if len(m.m) < 100_000 {
 				break
 			}
 		}
 	}
-	s.cells[id] = cell
+	m.m[k] = v
 }
 
-func (s *Store) knownCell(id string) (string, bool) {
-	s.cellMu.Lock()
-	defer s.cellMu.Unlock()
-	c, ok := s.cells[id]
-	return c, ok
+func (m *memo) get(k string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.m[k]
+	return v, ok
 }
+
+func (s *Store) rememberCell(id, cell string) { s.cells.put(id, cell) }
+
+func (s *Store) knownCell(id string) (string, bool) { return s.cells.get(id) }
 
 // Get returns the document with the given ID.
 func (s *Store) Get(ctx context.Context, id string) (*metastore.Doc, error) {
@@ -586,6 +606,19 @@ func (s *Store) Get(ctx context.Context, id string) (*metastore.Doc, error) {
 // GetKey returns the document with the given natural key.
 func (s *Store) GetKey(ctx context.Context, kind, cell, parent, key string) (*metastore.Doc, error) {
 	cid := keyClaim(kind, cell, parent, key)
+	holds := func(h hit, ok bool) bool {
+		return ok && h.src.Kind == kind && h.src.Parent == parent && h.src.Key == key
+	}
+	if id, ok := s.keys.get(cid); ok {
+		docs, err := s.mgetDocs(ctx, map[string]string{id: cell})
+		if err != nil {
+			return nil, err
+		}
+		if h, ok := docs[id]; holds(h, ok) {
+			d := h.src.doc()
+			return &d, nil
+		}
+	}
 	claims, err := s.mgetClaims(ctx, []string{cid})
 	if err != nil {
 		return nil, err
@@ -600,10 +633,11 @@ func (s *Store) GetKey(ctx context.Context, kind, cell, parent, key string) (*me
 		return nil, err
 	}
 	h, ok := docs[c.c.ID]
-	if !ok || h.src.Kind != kind || h.src.Parent != parent || h.src.Key != key {
+	if !holds(h, ok) {
 		return nil, notExist // a claim being taken or left behind
 	}
 	s.rememberCell(h.src.ID, cell)
+	s.keys.put(cid, h.src.ID)
 	d := h.src.doc()
 	return &d, nil
 }
@@ -630,10 +664,10 @@ func (s *Store) EnsureIndex(ctx context.Context, kind string, fields ...metastor
 	return nil
 }
 
-// Refresh makes every write searchable (writes already are when Apply
-// returns; tests and tools that wrote around Apply use it).
+// Refresh makes every document write so far searchable (writes already
+// are when Apply returns). Claims are only ever read by realtime GETs.
 func (s *Store) Refresh(ctx context.Context) error {
-	status, resp, err := s.do(ctx, http.MethodPost, "/"+s.docs+","+s.claims+"/_refresh", nil)
+	status, resp, err := s.do(ctx, http.MethodPost, "/"+s.docs+"/_refresh", nil)
 	if err != nil {
 		return err
 	}
