@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -229,24 +228,20 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		unitURL += "/"
 	}
 	ctx := context.Background()
-	var dsn string
+	src := metaSource{data: c.data}
 	switch c.metastore {
 	case "sqlite":
-		dsn = filepath.Join(c.data, "metadata.db")
 	case "elasticsearch":
 		if c.esURL == "" {
 			ln.Close()
 			return fmt.Errorf("--metastore elasticsearch needs --es-url")
 		}
-		sep := "?"
-		if strings.Contains(c.esURL, "?") {
-			sep = "&"
-		}
-		dsn = c.esURL + sep + "prefix=" + url.QueryEscape(c.esPrefix)
+		src.esURL, src.esPrefix = c.esURL, c.esPrefix
 	default:
-		dsn = c.data
+		ln.Close()
+		return fmt.Errorf("unknown --metastore %q (have sqlite, elasticsearch)", c.metastore)
 	}
-	store, err := metastore.Open(ctx, c.metastore, dsn)
+	store, err := src.open(ctx)
 	if err != nil {
 		ln.Close()
 		return err

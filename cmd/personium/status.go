@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
+	"strings"
 
 	"github.com/personium-go/personium/dav"
 	"github.com/personium-go/personium/internal/cell"
@@ -18,12 +20,15 @@ import (
 
 const statusUsage = `Usage:
   personium swarm status --data DIR --bee-url URL --cell NAME
+  personium swarm status --es-url URL [--es-index-prefix P] --bee-url URL --cell NAME
 
 'swarm status' lists the files of a cell with, for each, whether the
 Swarm network can give its content (Bee's GET /stewardship/{ref}):
 "retrievable" once its chunks have reached the nodes responsible for
 them, "local only" while only the node itself holds them. It reads the
-metadata in DIR and only reads from the node (the server may run).
+metadata in DIR (or, with --es-url, in the Elasticsearch indices of a
+unit run with --metastore elasticsearch) and only reads from the node
+(the server may run).
 `
 
 // swarmStatus runs 'personium swarm status'.
@@ -34,6 +39,8 @@ func swarmStatus(args []string, stdout, stderr io.Writer) int {
 	data := fs.String("data", envDefault("DATA", "./data"), "data folder of the unit")
 	beeURL := fs.String("bee-url", envDefault("BEE_URL", ""), "API URL of the Bee node")
 	cellName := fs.String("cell", "", "the cell whose files to list")
+	esURL := fs.String("es-url", envDefault("ES_URL", ""), "Elasticsearch URLs of a unit on --metastore elasticsearch (its metadata is read there, not in DIR)")
+	esPrefix := fs.String("es-index-prefix", envDefault("ES_INDEX_PREFIX", "personium"), "index prefix of that unit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -44,15 +51,30 @@ func swarmStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, statusUsage)
 		return 2
 	}
-	if err := status(context.Background(), *data, *beeURL, *cellName, stdout); err != nil {
+	if err := status(context.Background(), metaSource{data: *data, esURL: *esURL, esPrefix: *esPrefix}, *beeURL, *cellName, stdout); err != nil {
 		fmt.Fprintf(stderr, "personium swarm status: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func status(ctx context.Context, data, beeURL, cellName string, stdout io.Writer) error {
-	meta, err := metastore.Open(ctx, "sqlite", filepath.Join(data, "metadata.db"))
+// metaSource says where a unit's metadata is: the SQLite file in its
+// data folder, or Elasticsearch.
+type metaSource struct{ data, esURL, esPrefix string }
+
+func (m metaSource) open(ctx context.Context) (metastore.Store, error) {
+	if m.esURL == "" {
+		return metastore.Open(ctx, "sqlite", filepath.Join(m.data, "metadata.db"))
+	}
+	sep := "?"
+	if strings.Contains(m.esURL, "?") {
+		sep = "&"
+	}
+	return metastore.Open(ctx, "elasticsearch", m.esURL+sep+"prefix="+url.QueryEscape(m.esPrefix))
+}
+
+func status(ctx context.Context, src metaSource, beeURL, cellName string, stdout io.Writer) error {
+	meta, err := src.open(ctx)
 	if err != nil {
 		return err
 	}

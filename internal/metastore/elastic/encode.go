@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/perr"
 )
 
@@ -34,9 +35,6 @@ type field struct {
 	L bool     `json:"l,omitempty"` // S is a prefix of a longer string
 	H string   `json:"h,omitempty"` // hash of the whole string when L
 }
-
-// maxDepth bounds the nesting of bodies, as the SQLite backend does.
-const maxDepth = 500
 
 // index parses body, which must be one JSON object, into the members
 // queries address (f) and the lower-cased text full-text search scans (tx).
@@ -93,7 +91,7 @@ func index(body []byte) ([]field, []string, error) {
 			f.S = &s
 			text = strings.ToLower(v)
 		case json.Delim:
-			if err := skipNested(dec); err != nil {
+			if err := metastore.SkipNested(dec); err != nil {
 				return nil, nil, bad(err)
 			}
 			f.T = classOther
@@ -159,25 +157,4 @@ func appendChunks(tx []string, text string) []string {
 		}
 		text = text[next:]
 	}
-}
-
-// skipNested consumes tokens up to the end of the object or array whose
-// opening delimiter was just read.
-func skipNested(dec *json.Decoder) error {
-	for depth := 1; depth > 0; {
-		if depth >= maxDepth {
-			return fmt.Errorf("nested deeper than %d levels", maxDepth)
-		}
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-	}
-	return nil
 }

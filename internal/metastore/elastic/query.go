@@ -295,8 +295,16 @@ func sortOf(q *metastore.Query) ([]any, error) {
 	return append(out, obj{"key": obj{"order": "asc"}}, obj{"id": obj{"order": "asc"}}), nil
 }
 
-// page is the most documents one search returns (index.max_result_window).
-const page = 10_000
+// page is the most documents one search_after page returns; window is
+// the index's max_result_window, the deepest from+size one search may
+// reach: a window within it is one search (OData's $skip ≤ 100,000 and
+// $top ≤ 10,000 always are), deeper ones and whole scans go page by page
+// with search_after (each page sorts the matches again, so a one-search
+// window is much cheaper).
+const (
+	page   = 10_000
+	window = 110_000
+)
 
 // Query runs q. Windows beyond the first 10,000 matches are reached with
 // search_after, page by page; counts are exact.
@@ -328,10 +336,11 @@ func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Resul
 	// One request when the window lies within the first page; else pages
 	// of `page` documents from the start, with search_after, dropping the
 	// first skip.
-	single := want >= 0 && skip+want <= page
+	single := want >= 0 && skip+want <= window
 	var after []any
 	for first := true; ; first = false {
 		body := obj{"query": query, "sort": sort, "track_total_hits": q.Count && first}
+		reqPath := path
 		switch {
 		case want == 0:
 			body["size"] = 0
@@ -339,12 +348,16 @@ func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Resul
 			body["from"], body["size"] = skip, want
 		default:
 			body["size"] = page
+			if skip >= page { // the whole page is skipped: only its last sort values are needed
+				body["_source"] = false
+				reqPath = path + "&filter_path=hits.total,hits.hits.sort"
+			}
 		}
 		if after != nil {
 			body["search_after"] = after
 		}
 		raw, _ := json.Marshal(body)
-		status, resp, err := s.do(ctx, http.MethodPost, path, raw)
+		status, resp, err := s.do(ctx, http.MethodPost, reqPath, raw)
 		if err != nil {
 			return nil, err
 		}

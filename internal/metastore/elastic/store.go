@@ -206,6 +206,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.ensureIndex(ctx, s.docs, docsMapping); err != nil {
 		return nil, err
 	}
+	// Indices made before the window was raised get it now (a dynamic setting).
+	settings := fmt.Sprintf(`{"index": {"max_result_window": %d}}`, window)
+	if status, resp, err := s.do(ctx, http.MethodPut, "/"+s.docs+"/_settings", []byte(settings)); err != nil {
+		return nil, err
+	} else if status != http.StatusOK {
+		return nil, esErr("settings of "+s.docs, status, resp)
+	}
 	if err := s.ensureIndex(ctx, s.claims, claimsMapping); err != nil {
 		return nil, err
 	}
@@ -227,7 +234,7 @@ const (
 )
 
 var docsMapping = fmt.Sprintf(`{
-  "settings": {"index": {"mapping": {"nested_objects": {"limit": 20000}}}},
+  "settings": {"index": {"mapping": {"nested_objects": {"limit": 20000}}, "max_result_window": %d}},
   "mappings": {
     "dynamic": "strict",
     "_meta": {"personium_layout": %d},
@@ -254,7 +261,7 @@ var docsMapping = fmt.Sprintf(`{
       "tx": {"type": "keyword"}
     }
   }
-}`, layout)
+}`, window, layout)
 
 var claimsMapping = fmt.Sprintf(`{
   "mappings": {
@@ -431,31 +438,43 @@ type getResp struct {
 	Error  json.RawMessage `json:"error"`
 }
 
+// mget sends a realtime multi-get and returns the documents found.
+func (s *Store) mget(ctx context.Context, path string, req any) ([]getResp, error) {
+	body, _ := json.Marshal(req)
+	status, resp, err := s.do(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, esErr("read", status, resp)
+	}
+	var r struct{ Docs []getResp }
+	if err := json.Unmarshal(resp, &r); err != nil {
+		return nil, perr.Errorf(perr.Internal, "elasticsearch: read: %v", err)
+	}
+	found := r.Docs[:0]
+	for _, d := range r.Docs {
+		if len(d.Error) > 0 {
+			return nil, perr.Errorf(perr.Internal, "elasticsearch: read %s: %s", d.ID, clip(d.Error))
+		}
+		if d.Found {
+			found = append(found, d)
+		}
+	}
+	return found, nil
+}
+
 // mgetClaims reads claims by _id; absent ones are missing from the map.
 func (s *Store) mgetClaims(ctx context.Context, ids []string) (map[string]claimHit, error) {
 	out := map[string]claimHit{}
 	if len(ids) == 0 {
 		return out, nil
 	}
-	body, _ := json.Marshal(map[string]any{"ids": ids})
-	status, resp, err := s.do(ctx, http.MethodPost, "/"+s.claims+"/_mget?realtime=true", body)
+	found, err := s.mget(ctx, "/"+s.claims+"/_mget?realtime=true", map[string]any{"ids": ids})
 	if err != nil {
 		return nil, err
 	}
-	if status != http.StatusOK {
-		return nil, esErr("read claims", status, resp)
-	}
-	var r struct{ Docs []getResp }
-	if err := json.Unmarshal(resp, &r); err != nil {
-		return nil, perr.Errorf(perr.Internal, "elasticsearch: claims: %v", err)
-	}
-	for _, d := range r.Docs {
-		if len(d.Error) > 0 {
-			return nil, perr.Errorf(perr.Internal, "elasticsearch: claim %s: %s", d.ID, clip(d.Error))
-		}
-		if !d.Found {
-			continue
-		}
+	for _, d := range found {
 		var c claim
 		if err := json.Unmarshal(d.Source, &c); err != nil {
 			return nil, perr.Errorf(perr.Internal, "elasticsearch: claim %s: %v", d.ID, err)
@@ -485,25 +504,11 @@ func (s *Store) mgetDocs(ctx context.Context, want map[string]string) (map[strin
 	for id, cell := range want {
 		items = append(items, item{s.docs, id, routing(cell)})
 	}
-	body, _ := json.Marshal(map[string]any{"docs": items})
-	status, resp, err := s.do(ctx, http.MethodPost, "/_mget?realtime=true", body)
+	found, err := s.mget(ctx, "/_mget?realtime=true", map[string]any{"docs": items})
 	if err != nil {
 		return nil, err
 	}
-	if status != http.StatusOK {
-		return nil, esErr("read documents", status, resp)
-	}
-	var r struct{ Docs []getResp }
-	if err := json.Unmarshal(resp, &r); err != nil {
-		return nil, perr.Errorf(perr.Internal, "elasticsearch: documents: %v", err)
-	}
-	for _, d := range r.Docs {
-		if len(d.Error) > 0 {
-			return nil, perr.Errorf(perr.Internal, "elasticsearch: document %s: %s", d.ID, clip(d.Error))
-		}
-		if !d.Found {
-			continue
-		}
+	for _, d := range found {
 		var h hit
 		if err := json.Unmarshal(d.Source, &h.src); err != nil {
 			return nil, perr.Errorf(perr.Internal, "elasticsearch: document %s: %v", d.ID, err)

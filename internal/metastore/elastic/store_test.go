@@ -78,3 +78,29 @@ func BenchmarkCreateParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDeepSkip: one page of 1,000 after skipping 90,000 of 100,000
+// matches (search_after through the skipped ones).
+func BenchmarkDeepSkip(b *testing.B) {
+	s := newTestStore(b)
+	ctx := context.Background()
+	var ops []metastore.Op
+	for i := range 100_000 {
+		id := fmt.Sprintf("d%06d", i)
+		ops = append(ops, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
+			Body: []byte(fmt.Sprintf(`{"n":%d,"s":"some text %d"}`, i%1000, i))}})
+		if len(ops) == 2000 {
+			if _, err := s.Apply(ctx, ops...); err != nil {
+				b.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+	q := &metastore.Query{Kind: "T", Cell: "c", Skip: 90_000, Limit: 1000, Order: []metastore.Order{{Field: "n"}}}
+	for b.Loop() {
+		res, err := s.Query(ctx, q)
+		if err != nil || len(res.Docs) != 1000 {
+			b.Fatal(err, len(res.Docs))
+		}
+	}
+}

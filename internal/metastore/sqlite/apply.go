@@ -240,7 +240,7 @@ func searchText(body []byte) (string, error) {
 		case nil:
 			continue
 		case json.Delim: // nested object or array: not searched, skipped
-			if err := skipNested(dec); err != nil {
+			if err := metastore.SkipNested(dec); err != nil {
 				return "", bad(err)
 			}
 			continue
@@ -254,30 +254,4 @@ func searchText(body []byte) (string, error) {
 		return "", bad(errors.New("data after the object"))
 	}
 	return b.String(), nil
-}
-
-// maxDepth bounds the nesting of bodies: SQLite's JSON functions refuse
-// deeper documents (their limit is 1000), which would break every query
-// that reads the body.
-const maxDepth = 500
-
-// skipNested consumes tokens up to the end of the object or array whose
-// opening delimiter was just read, one level below the body itself.
-func skipNested(dec *json.Decoder) error {
-	for depth := 1; depth > 0; {
-		if depth >= maxDepth {
-			return fmt.Errorf("nested deeper than %d levels", maxDepth)
-		}
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-	}
-	return nil
 }
