@@ -19,6 +19,7 @@ need=()
 [ -x "$JAVA17/bin/java" ] || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v unzip >/dev/null || need+=(unzip)
+command -v pgrep >/dev/null || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -106,7 +106,7 @@ type docState struct {
 
 func newSource(d metastore.Doc, p prepared, version, published int64) source {
 	return source{ID: d.ID, Kind: d.Kind, Cell: d.Cell, Parent: d.Parent, Key: d.Key, V: version,
-		Pub: published, Upd: d.Updated, Body: string(d.Body), F: p.f, TX: p.tx}
+		Pub: published, Upd: d.Updated, Body: string(d.Body), F: p.f, TX: scoped(d.Kind, d.Cell, d.Parent, p.tx)}
 }
 
 func (src *source) claimKey() string { return keyClaim(src.Kind, src.Cell, src.Parent, src.Key) }
@@ -401,10 +401,12 @@ func (s *Store) undo(ctx context.Context, items []bulkItem, out *bulkResult, ref
 		case it.action == "index":
 			old := *it.restore
 			old.F, old.TX, _ = index([]byte(old.Body))
+			old.TX = scoped(old.Kind, old.Cell, old.Parent, old.TX)
 			u.index(it.index, it.id, it.routing, old, o.seq, o.term)
 		case it.action == "delete":
 			old := *it.restore
 			old.F, old.TX, _ = index([]byte(old.Body))
+			old.TX = scoped(old.Kind, old.Cell, old.Parent, old.TX)
 			u.create(it.index, it.id, it.routing, old)
 		}
 	}

@@ -115,6 +115,12 @@ func TestBadInput(t *testing.T) {
 	if got := query(t, s, &metastore.Query{Kind: "T", Cell: "c", Limit: -1, Text: "NEEDLE"}); !slices.Equal(got, []string{"huge"}) {
 		t.Errorf("text at the end of a long value: %v", got)
 	}
+	if got := query(t, s, &metastore.Query{AnyKind: true, Cell: "c", AnyParent: true, Limit: -1, Text: "needle"}); !slices.Equal(got, []string{"huge"}) {
+		t.Errorf("text in any kind and parent: %v", got)
+	}
+	if got := query(t, s, &metastore.Query{Kind: "T", Cell: "c", Parent: "elsewhere", Limit: -1, Text: "needle"}); len(got) != 0 {
+		t.Errorf("text under another parent: %v", got)
+	}
 	// Bodies come back byte for byte.
 	d, err := s.Get(context.Background(), "huge")
 	if err != nil || string(d.Body) != string(hb) {

@@ -121,6 +121,27 @@ func index(body []byte) ([]field, []string, error) {
 	return out, tx, nil
 }
 
+// scopeLen is the length of the prefix scoped puts on text terms.
+const scopeLen = 16
+
+// scoped prefixes every text term with a digest of the document's kind,
+// cell and parent, so that a full-text search within one entity set walks
+// only that set's terms (a wildcard's literal prefix bounds the term
+// dictionary it visits) instead of those of every document on the shard.
+func scoped(kind, cell, parent string, tx []string) []string {
+	p := scopePrefix(kind, cell, parent)
+	out := make([]string, len(tx))
+	for i, t := range tx {
+		out[i] = p + t
+	}
+	return out
+}
+
+func scopePrefix(kind, cell, parent string) string {
+	h := sha256.Sum256([]byte(kind + "\x00" + cell + "\x00" + parent))
+	return hex.EncodeToString(h[:])[:scopeLen] + ":"
+}
+
 // hashString is the indexed hash of a long string (exact equality).
 func hashString(s string) string {
 	h := sha256.Sum256([]byte(s))

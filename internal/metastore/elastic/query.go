@@ -254,11 +254,17 @@ func compileString(f metastore.Field, v string, contains bool) (obj, error) {
 }
 
 // textQuery is Query.Text: every word a substring of one member's text.
-func textQuery(text string) []any {
+// Terms carry the scope of their document (see scoped): a query of one
+// kind under one parent names it, others match any scope.
+func textQuery(q *metastore.Query) []any {
+	scope := strings.Repeat("?", scopeLen) + ":"
+	if !q.AnyKind && !q.AnyParent {
+		scope = scopePrefix(q.Kind, q.Cell, q.Parent)
+	}
 	var qs []any
-	for _, w := range strings.Fields(text) {
+	for _, w := range strings.Fields(q.Text) {
 		w = truncate(strings.ToLower(w), textOverlap)
-		qs = append(qs, obj{"wildcard": obj{"tx": obj{"value": "*" + escapeWildcard(w) + "*"}}})
+		qs = append(qs, obj{"wildcard": obj{"tx": obj{"value": scope + "*" + escapeWildcard(w) + "*"}}})
 	}
 	return qs
 }
@@ -327,7 +333,7 @@ func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Resul
 	if !q.AnyParent {
 		scope = append(scope, term("p", q.Parent))
 	}
-	scope = append(scope, textQuery(q.Text)...)
+	scope = append(scope, textQuery(q)...)
 	query := boolQ("filter", scope...)
 
 	res := &metastore.Result{}

@@ -222,7 +222,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 
 // layout versions the mappings below; an index made with another layout
 // is refused rather than misread.
-const layout = 1
+const layout = 2
 
 // maxIndexed is how many bytes of a string member are indexed (Lucene
 // refuses terms over 32,766 bytes); textChunk and textOverlap cut long
