@@ -46,7 +46,7 @@ ES=${ES%/}
 ES_STARTED=
 cleanup() {
   if [ -n "$ES_STARTED" ]; then
-    for ix in docs claims; do
+    for ix in docs claims intents; do
       curl -s -o /dev/null -X DELETE "$ES/$PREFIX-$ix" || echo "could not delete index $PREFIX-$ix" >&2
     done
   fi

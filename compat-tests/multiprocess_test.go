@@ -208,14 +208,14 @@ func copyUnitKeys(t *testing.T, from, to string) {
 	}
 }
 
-// deleteESIndices deletes {prefix}-docs and {prefix}-claims (Elasticsearch
+// deleteESIndices deletes {prefix}-docs, -claims and -intents (Elasticsearch
 // refuses wildcard deletes). esURL may be a comma-separated list with
 // ?options, as --es-url takes it.
 func deleteESIndices(t *testing.T, esURL, prefix string) {
 	first, _, _ := strings.Cut(esURL, ",")
 	first, _, _ = strings.Cut(first, "?")
 	first = strings.TrimSuffix(first, "/")
-	for _, idx := range []string{prefix + "-docs", prefix + "-claims"} {
+	for _, idx := range []string{prefix + "-docs", prefix + "-claims", prefix + "-intents"} {
 		req, err := http.NewRequest("DELETE", first+"/"+idx, nil)
 		if err != nil {
 			t.Errorf("deleting index %s: %v", idx, err)

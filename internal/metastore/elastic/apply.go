@@ -29,6 +29,9 @@ const (
 // was undone and runs again from the start.
 var errRetry = errors.New("elasticsearch: concurrent change, retry")
 
+// errCrashed ends a batch where a test's failpoint says the process died.
+var errCrashed = errors.New("elasticsearch: failpoint: the process died here")
+
 // prepared is an op checked and indexed before anything is written.
 type prepared struct {
 	op metastore.Op
@@ -242,7 +245,15 @@ func (s *Store) apply(ctx context.Context, prep []prepared) ([]metastore.Doc, er
 		return nil, err
 	}
 
-	// Step 2: the documents, each conditional on what was read.
+	// Step 2: the documents, each conditional on what was read; several
+	// under an intent (see intent.go), which every version written names.
+	var intent string
+	if writes := countWrites(states); writes > 1 {
+		intent = newIntentID()
+		for _, st := range states {
+			st.cur.W = intent
+		}
+	}
 	var b2 bulk
 	for _, id := range order {
 		st := states[id]
@@ -260,11 +271,18 @@ func (s *Store) apply(ctx context.Context, prep []prepared) ([]metastore.Doc, er
 		}
 	}
 	if len(b2.items) > 0 {
+		if intent != "" {
+			if err := s.writeIntent(ctx, intent, &b2); err != nil {
+				s.undo(ctx, b1.items, done1, false)
+				return nil, err
+			}
+		}
 		out, err := s.bulk(ctx, &b2, true)
 		if out == nil && perr.Is(err, perr.Unavailable) {
 			// Whether the documents were written is unknown (the cluster
 			// may yet write them): their claims stay, for the janitor to
-			// remove if the documents do not appear.
+			// remove if the documents do not appear, and so does the
+			// intent, for the janitor to roll back what appeared.
 			s.orphaned(b1.items)
 			return nil, err
 		}
@@ -277,9 +295,25 @@ func (s *Store) apply(ctx context.Context, prep []prepared) ([]metastore.Doc, er
 			})
 		}
 		if err != nil {
-			s.undo(ctx, b2.items, out, true)
+			if s.failpoint == "before-undo" {
+				return nil, errCrashed
+			}
+			undone := s.undo(ctx, b2.items, out, true)
 			s.undo(ctx, b1.items, done1, false)
+			if undone && intent != "" {
+				s.dropIntent(context.WithoutCancel(ctx), intent) // else the janitor rolls back
+			}
 			return nil, err
+		}
+		if s.failpoint == "after-docs" {
+			return nil, errCrashed
+		}
+		if intent != "" {
+			if err := s.dropIntent(ctx, intent); err != nil {
+				// Unknown outcome: the batch stands if the intent is
+				// gone, else the janitor rolls it back.
+				return nil, err
+			}
 		}
 	}
 	for _, id := range order {
@@ -378,11 +412,11 @@ func (s *Store) takeOver(ctx context.Context, it *bulkItem) (bool, int64, int64,
 
 // undo reverts the items of b that succeeded according to out: created
 // documents and claims are deleted, replaced ones restored, deleted
-// ones re-created. Best effort: a failure here is what the package
-// documentation calls a batch left half-written.
-func (s *Store) undo(ctx context.Context, items []bulkItem, out *bulkResult, refresh bool) {
+// ones re-created. It tells whether all of that was done; if not, the
+// batch's intent (if it has one) is left for the janitor to roll back.
+func (s *Store) undo(ctx context.Context, items []bulkItem, out *bulkResult, refresh bool) bool {
 	if out == nil {
-		return
+		return false
 	}
 	ctx = context.WithoutCancel(ctx)
 	var u bulk
@@ -399,22 +433,34 @@ func (s *Store) undo(ctx context.Context, items []bulkItem, out *bulkResult, ref
 		case it.action == "create":
 			u.del(it.index, it.id, it.routing, o.seq, o.term)
 		case it.action == "index":
-			old := *it.restore
-			old.F, old.TX, _ = index([]byte(old.Body))
-			old.TX = scoped(old.Kind, old.Cell, old.Parent, old.TX)
-			u.index(it.index, it.id, it.routing, old, o.seq, o.term)
+			u.index(it.index, it.id, it.routing, restored(it.restore), o.seq, o.term)
 		case it.action == "delete":
-			old := *it.restore
-			old.F, old.TX, _ = index([]byte(old.Body))
-			old.TX = scoped(old.Kind, old.Cell, old.Parent, old.TX)
-			u.create(it.index, it.id, it.routing, old)
+			u.create(it.index, it.id, it.routing, restored(it.restore))
 		}
 	}
-	if len(u.items) > 0 {
-		if _, err := s.bulk(ctx, &u, refresh); err != nil {
-			s.orphaned(items)
+	if len(u.items) == 0 {
+		return true
+	}
+	out, err := s.bulk(ctx, &u, refresh)
+	if err == nil {
+		err = out.check(func(*bulkItem, int, string) error { return nil })
+	}
+	if err != nil {
+		s.orphaned(items)
+		return false
+	}
+	return true
+}
+
+// countWrites is how many documents a batch writes.
+func countWrites(states map[string]*docState) int {
+	n := 0
+	for _, st := range states {
+		if st.existed || st.exists {
+			n++
 		}
 	}
+	return n
 }
 
 // orphan is a claim written by a batch that failed.
@@ -435,17 +481,21 @@ func (s *Store) orphaned(items []bulkItem) {
 	}
 }
 
-// janitor sweeps orphaned claims every second until Close.
+// janitor sweeps orphaned claims every second, and rolls back the
+// batches of dead processes every ten, until Close.
 func (s *Store) janitor() {
 	defer close(s.stopped)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
-	for {
+	for tick := 1; ; tick++ {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 			s.sweep(context.Background())
+			if tick%10 == 0 {
+				s.recoverIntents(context.Background(), intentAge)
+			}
 		}
 	}
 }

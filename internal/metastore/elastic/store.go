@@ -4,7 +4,7 @@
 //
 // # Indices
 //
-// A store uses two indices named after its prefix (default "personium"):
+// A store uses three indices named after its prefix (default "personium"):
 //
 //   - {prefix}-docs holds the documents, routed by cell so that a cell's
 //     data stays on one shard (unit-level documents share one routing
@@ -23,6 +23,8 @@
 //     (kind, cell, parent, key) are each claimed by a small document whose
 //     _id is derived from them, created with op_type=create before the
 //     document is written. Claims are read only by realtime GETs.
+//   - {prefix}-intents holds the intents of batches being written (see
+//     intent.go).
 //
 // # Writes
 //
@@ -38,10 +40,13 @@
 // claim whose owner never appeared (a process died between the steps) is
 // taken over once it is older than claimLease.
 //
+// A batch of several documents records its intent first (intent.go); if
+// its process dies half-way, any process's janitor rolls it back.
+//
 // Limits, deliberately: a batch is all-or-nothing in its outcome, but not
-// in visibility — a reader can glimpse a batch that is then undone because
-// a concurrent writer changed one of its documents — and a process that
-// dies in the middle of a batch leaves the part it wrote. Strings are
+// in visibility — a reader can glimpse a batch that is then undone
+// (because a concurrent writer changed one of its documents, or its
+// process died and it waits for the janitor). Strings are
 // indexed by their first maxIndexed bytes: equality is exact at any length
 // (a hash of the whole string is indexed too), but ranges, Contains and
 // ordering between strings longer than that look at that prefix only.
@@ -94,7 +99,7 @@ type Config struct {
 	// URLs of cluster nodes (http or https; user:password@ for basic
 	// authentication).
 	URLs []string
-	// Prefix names the store's indices: {Prefix}-docs and {Prefix}-claims.
+	// Prefix names the store's indices: {Prefix}-docs, -claims and -intents.
 	// Units sharing a cluster need different prefixes. Default "personium".
 	Prefix string
 	// Timeout bounds each request to Elasticsearch. Default 10 s.
@@ -151,6 +156,7 @@ type Store struct {
 	es      *elasticsearch.Client
 	docs    string // index names
 	claims  string
+	intents string
 	timeout time.Duration
 
 	// cells remembers the cell of document IDs, so that Get can go
@@ -166,6 +172,11 @@ type Store struct {
 	refreshMu   sync.Mutex
 	nextRefresh *refreshGroup // the refresh waiters join; not started
 	refreshing  bool          // a caller is running refreshes
+
+	// failpoint, set by tests only, makes Apply stop where a crash
+	// would: "after-docs" (documents written, intent not dropped) or
+	// "before-undo" (a failed batch not undone).
+	failpoint string
 
 	orphanMu sync.Mutex
 	orphans  []orphan
@@ -201,7 +212,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("elasticsearch: %w", err)
 	}
-	s := &Store{es: es, docs: cfg.Prefix + "-docs", claims: cfg.Prefix + "-claims", timeout: cfg.Timeout,
+	s := &Store{es: es, docs: cfg.Prefix + "-docs", claims: cfg.Prefix + "-claims", intents: cfg.Prefix + "-intents", timeout: cfg.Timeout,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if err := s.ensureIndex(ctx, s.docs, docsMapping); err != nil {
 		return nil, err
@@ -216,13 +227,16 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err := s.ensureIndex(ctx, s.claims, claimsMapping); err != nil {
 		return nil, err
 	}
+	if err := s.ensureIndex(ctx, s.intents, intentsMapping); err != nil {
+		return nil, err
+	}
 	go s.janitor()
 	return s, nil
 }
 
 // layout versions the mappings below; an index made with another layout
 // is refused rather than misread.
-const layout = 2
+const layout = 3
 
 // maxIndexed is how many bytes of a string member are indexed (Lucene
 // refuses terms over 32,766 bytes); textChunk and textOverlap cut long
@@ -249,6 +263,7 @@ var docsMapping = fmt.Sprintf(`{
       "pub": {"type": "long"},
       "upd": {"type": "long"},
       "b":   {"type": "keyword", "index": false, "doc_values": false},
+      "w":   {"type": "keyword", "index": false, "doc_values": false},
       "f": {"type": "nested", "properties": {
         "n": {"type": "keyword"},
         "t": {"type": "byte"},
@@ -262,6 +277,17 @@ var docsMapping = fmt.Sprintf(`{
     }
   }
 }`, window, layout)
+
+var intentsMapping = fmt.Sprintf(`{
+  "mappings": {
+    "dynamic": "strict",
+    "_meta": {"personium_layout": %d},
+    "properties": {
+      "ts":    {"type": "long"},
+      "items": {"type": "keyword", "index": false, "doc_values": false}
+    }
+  }
+}`, layout)
 
 var claimsMapping = fmt.Sprintf(`{
   "mappings": {
@@ -412,6 +438,7 @@ type source struct {
 	Pub    int64    `json:"pub"`
 	Upd    int64    `json:"upd"`
 	Body   string   `json:"b"`
+	W      string   `json:"w,omitempty"` // the intent of the batch that wrote this version, if any
 	F      []field  `json:"f,omitempty"`
 	TX     []string `json:"tx,omitempty"`
 }
@@ -685,7 +712,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 // DropIndices deletes the store's indices, for tests and `personium`
 // tools that start over. The store is unusable afterwards.
 func (s *Store) DropIndices(ctx context.Context) error {
-	status, resp, err := s.do(ctx, http.MethodDelete, "/"+s.docs+","+s.claims+"?ignore_unavailable=true", nil)
+	status, resp, err := s.do(ctx, http.MethodDelete, "/"+s.docs+","+s.claims+","+s.intents+"?ignore_unavailable=true", nil)
 	if err != nil {
 		return err
 	}
