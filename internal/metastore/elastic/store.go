@@ -104,14 +104,18 @@ type Config struct {
 	Prefix string
 	// Timeout bounds each request to Elasticsearch. Default 10 s.
 	Timeout time.Duration
+	// StartWait is how long Open waits for an unreachable cluster
+	// (starting, or not up yet) before it gives up. Default 0: not at all.
+	StartWait time.Duration
 }
 
 // ParseDSN reads the data source string `personium serve` passes:
 // comma-separated URLs, the first of which may carry the query parameters
-// prefix= and timeout= (a Go duration), e.g.
+// prefix=, timeout= and wait= (Go durations: Config.Timeout and
+// Config.StartWait, default 60 s here), e.g.
 // "http://es1:9200,http://es2:9200?prefix=unit1&timeout=5s".
 func ParseDSN(dsn string) (Config, error) {
-	var cfg Config
+	cfg := Config{StartWait: time.Minute}
 	base, query, _ := strings.Cut(dsn, "?")
 	for _, u := range strings.Split(base, ",") {
 		u = strings.TrimSuffix(strings.TrimSpace(u), "/")
@@ -141,8 +145,14 @@ func ParseDSN(dsn string) (Config, error) {
 				return cfg, fmt.Errorf("elasticsearch: timeout %q is not a positive duration", v[0])
 			}
 			cfg.Timeout = d
+		case "wait":
+			d, err := time.ParseDuration(v[0])
+			if err != nil || d < 0 {
+				return cfg, fmt.Errorf("elasticsearch: wait %q is not a duration", v[0])
+			}
+			cfg.StartWait = d
 		default:
-			return cfg, fmt.Errorf("elasticsearch: unknown option %q (have prefix, timeout)", k)
+			return cfg, fmt.Errorf("elasticsearch: unknown option %q (have prefix, timeout, wait)", k)
 		}
 	}
 	return cfg, nil
@@ -214,24 +224,46 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s := &Store{es: es, docs: cfg.Prefix + "-docs", claims: cfg.Prefix + "-claims", intents: cfg.Prefix + "-intents", timeout: cfg.Timeout,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
+	// A cluster that is starting (or not up yet) is waited for, up to
+	// StartWait; any other failure ends Open at once.
+	deadline := time.Now().Add(cfg.StartWait)
+	for {
+		err = s.setUp(ctx)
+		if err == nil {
+			break
+		}
+		if !perr.Is(err, perr.Unavailable) || time.Now().After(deadline) {
+			s.es.Close(ctx)
+			return nil, err
+		}
+		slog.Warn("elasticsearch not reachable yet; retrying", "urls", cfg.URLs, "err", err)
+		select {
+		case <-ctx.Done():
+			s.es.Close(ctx)
+			return nil, err
+		case <-time.After(time.Second):
+		}
+	}
+	go s.janitor()
+	return s, nil
+}
+
+// setUp makes the indices the store needs, unless they exist.
+func (s *Store) setUp(ctx context.Context) error {
 	if err := s.ensureIndex(ctx, s.docs, docsMapping); err != nil {
-		return nil, err
+		return err
 	}
 	// Indices made before the window was raised get it now (a dynamic setting).
 	settings := fmt.Sprintf(`{"index": {"max_result_window": %d}}`, window)
 	if status, resp, err := s.do(ctx, http.MethodPut, "/"+s.docs+"/_settings", []byte(settings)); err != nil {
-		return nil, err
+		return err
 	} else if status != http.StatusOK {
-		return nil, esErr("settings of "+s.docs, status, resp)
+		return esErr("settings of "+s.docs, status, resp)
 	}
 	if err := s.ensureIndex(ctx, s.claims, claimsMapping); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.ensureIndex(ctx, s.intents, intentsMapping); err != nil {
-		return nil, err
-	}
-	go s.janitor()
-	return s, nil
+	return s.ensureIndex(ctx, s.intents, intentsMapping)
 }
 
 // layout versions the mappings below; an index made with another layout

@@ -3,6 +3,10 @@ package elastic
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"sync/atomic"
 	"testing"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/metastore/metastoretest"
+	"github.com/personium-go/personium/internal/perr"
 )
 
 // testURL is the cluster the tests use: PERSONIUM_TEST_ES_URL (.ci/es.sh
@@ -102,5 +107,52 @@ func BenchmarkDeepSkip(b *testing.B) {
 		if err != nil || len(res.Docs) != 1000 {
 			b.Fatal(err, len(res.Docs))
 		}
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	cfg, err := ParseDSN("http://a:9200, https://u:p@b:9201/?prefix=unit1&timeout=5s&wait=0s")
+	if err != nil || len(cfg.URLs) != 2 || cfg.Prefix != "unit1" || cfg.Timeout != 5*time.Second || cfg.StartWait != 0 {
+		t.Errorf("ParseDSN = %+v, %v", cfg, err)
+	}
+	if cfg, _ := ParseDSN("http://a:9200"); cfg.StartWait != time.Minute {
+		t.Errorf("default wait %v", cfg.StartWait)
+	}
+	for _, bad := range []string{"", "ftp://a", "http://a?timeout=0s", "http://a?wait=x", "http://a?nope=1", "a:9200"} {
+		if _, err := ParseDSN(bad); err == nil {
+			t.Errorf("ParseDSN(%q) accepted", bad)
+		}
+	}
+}
+
+// TestOpenWaits: Open waits for a cluster that answers 503 while it
+// starts, and gives up at once with StartWait 0.
+func TestOpenWaits(t *testing.T) {
+	target := testURL(t)
+	var calls atomic.Int64
+	up := time.Now().Add(1500 * time.Millisecond)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if time.Now().Before(up) {
+			w.Header().Set("X-Elastic-Product", "Elasticsearch")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		u, _ := url.Parse(target)
+		httputil.NewSingleHostReverseProxy(u).ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	prefix := fmt.Sprintf("test-wait-%d", time.Now().UnixNano()%1e9)
+	if _, err := Open(context.Background(), Config{URLs: []string{srv.URL}, Prefix: prefix}); !perr.Is(err, perr.Unavailable) {
+		t.Fatalf("Open without StartWait while starting: %v, want Unavailable", err)
+	}
+	s, err := Open(context.Background(), Config{URLs: []string{srv.URL}, Prefix: prefix, StartWait: 20 * time.Second})
+	if err != nil {
+		t.Fatalf("Open with StartWait: %v", err)
+	}
+	defer s.Close()
+	defer s.DropIndices(context.Background())
+	if calls.Load() < 3 {
+		t.Errorf("%d requests: the cluster was not waited for", calls.Load())
 	}
 }
