@@ -156,3 +156,32 @@ func TestOpenWaits(t *testing.T) {
 		t.Errorf("%d requests: the cluster was not waited for", calls.Load())
 	}
 }
+
+// BenchmarkOrderBy: the first 25 of 100,000 matches ordered by a body
+// member, and (the baseline) by the key column.
+func BenchmarkOrderBy(b *testing.B) {
+	s := newTestStore(b)
+	ctx := context.Background()
+	var ops []metastore.Op
+	for i := range 100_000 {
+		id := fmt.Sprintf("d%06d", i)
+		ops = append(ops, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
+			Body: []byte(fmt.Sprintf(`{"n":%d,"s":"some text %d","t":true}`, (i*7919)%100_000, i))}})
+		if len(ops) == 2000 {
+			if _, err := s.Apply(ctx, ops...); err != nil {
+				b.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+	for _, f := range []string{"n", metastore.FieldKey} {
+		b.Run(f, func(b *testing.B) {
+			q := &metastore.Query{Kind: "T", Cell: "c", Limit: 25, Order: []metastore.Order{{Field: f, Desc: true}}}
+			for b.Loop() {
+				if res, err := s.Query(ctx, q); err != nil || len(res.Docs) != 25 {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
