@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -202,6 +203,21 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// metaSource says where a unit's metadata is: the SQLite file in its
+// data folder, or Elasticsearch.
+type metaSource struct{ data, esURL, esPrefix string }
+
+func (m metaSource) open(ctx context.Context) (metastore.Store, error) {
+	if m.esURL == "" {
+		return metastore.Open(ctx, "sqlite", filepath.Join(m.data, "metadata.db"))
+	}
+	sep := "?"
+	if strings.Contains(m.esURL, "?") {
+		sep = "&"
+	}
+	return metastore.Open(ctx, "elasticsearch", m.esURL+sep+"prefix="+url.QueryEscape(m.esPrefix))
 }
 
 func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {

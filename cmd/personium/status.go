@@ -7,9 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
-	"path/filepath"
-	"strings"
 
 	"github.com/personium-go/personium/dav"
 	"github.com/personium-go/personium/internal/cell"
@@ -56,21 +53,6 @@ func swarmStatus(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// metaSource says where a unit's metadata is: the SQLite file in its
-// data folder, or Elasticsearch.
-type metaSource struct{ data, esURL, esPrefix string }
-
-func (m metaSource) open(ctx context.Context) (metastore.Store, error) {
-	if m.esURL == "" {
-		return metastore.Open(ctx, "sqlite", filepath.Join(m.data, "metadata.db"))
-	}
-	sep := "?"
-	if strings.Contains(m.esURL, "?") {
-		sep = "&"
-	}
-	return metastore.Open(ctx, "elasticsearch", m.esURL+sep+"prefix="+url.QueryEscape(m.esPrefix))
 }
 
 func status(ctx context.Context, src metaSource, beeURL, cellName string, stdout io.Writer) error {

@@ -101,10 +101,7 @@ type docState struct {
 	id              string
 	existed, exists bool   // before the batch, after the ops so far
 	old, cur        source // as before the batch, as now
-	oldF            []field
-	oldTX           []string
-	seq, term       int64 // of old
-	first           metastore.OpType
+	seq, term       int64  // of old
 }
 
 func newSource(d metastore.Doc, p prepared, version, published int64) source {
@@ -124,7 +121,7 @@ func (s *Store) apply(ctx context.Context, prep []prepared) ([]metastore.Doc, er
 	for _, p := range prep {
 		id := p.op.Doc.ID
 		if states[id] == nil {
-			states[id] = &docState{id: id, first: p.op.Type}
+			states[id] = &docState{id: id}
 			order = append(order, id)
 			if p.op.Type != metastore.Create {
 				read = append(read, id)
@@ -443,7 +440,7 @@ func (s *Store) undo(ctx context.Context, items []bulkItem, out *bulkResult, ref
 	}
 	out, err := s.bulk(ctx, &u, refresh)
 	if err == nil {
-		err = out.check(func(*bulkItem, int, string) error { return nil })
+		err = out.check(nil)
 	}
 	if err != nil {
 		s.orphaned(items)
@@ -627,8 +624,8 @@ type bulkResult struct {
 	b     *bulk
 }
 
-// check calls judge on every failed item (status ≥ 300 but a delete's
-// 404); judge may excuse it (nil) or give the batch's error. Failures it
+// check calls judge (if any) on every failed item (status ≥ 300 but a
+// delete's 404); judge may excuse it (nil) or give the batch's error. Failures it
 // does not judge are Invalid (400: a document Elasticsearch cannot index)
 // or Unavailable.
 func (r *bulkResult) check(judge func(it *bulkItem, status int, reason string) error) error {
@@ -637,8 +634,10 @@ func (r *bulkResult) check(judge func(it *bulkItem, status int, reason string) e
 			continue
 		}
 		it := &r.b.items[i]
-		if err := judge(it, o.status, o.reason); err != nil {
-			return err
+		if judge != nil {
+			if err := judge(it, o.status, o.reason); err != nil {
+				return err
+			}
 		}
 		if r.items[i].status < 300 { // judge made it a success
 			continue
@@ -777,7 +776,7 @@ func (s *Store) DeleteCell(ctx context.Context, cell string) (int64, error) {
 		}
 		out, err := s.bulk(ctx, &docs, true)
 		if err == nil {
-			err = out.check(func(*bulkItem, int, string) error { return nil })
+			err = out.check(nil)
 		}
 		if err != nil {
 			return n, err
@@ -785,7 +784,7 @@ func (s *Store) DeleteCell(ctx context.Context, cell string) (int64, error) {
 		n += int64(len(res.Docs))
 		out, err = s.bulk(ctx, &claims, false)
 		if err == nil {
-			err = out.check(func(*bulkItem, int, string) error { return nil })
+			err = out.check(nil)
 		}
 		if err != nil {
 			return n, err

@@ -64,7 +64,7 @@ func (s *Store) writeIntent(ctx context.Context, id string, b *bulk) error {
 	if err != nil {
 		return err
 	}
-	return out.check(func(*bulkItem, int, string) error { return nil })
+	return out.check(nil)
 }
 
 // dropIntent deletes an intent whose batch is over.
@@ -75,7 +75,7 @@ func (s *Store) dropIntent(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return out.check(func(*bulkItem, int, string) error { return nil })
+	return out.check(nil)
 }
 
 func cellOfRouting(r string) string { return r[len("c:"):] }

@@ -312,8 +312,8 @@ const (
 	window = 110_000
 )
 
-// Query runs q. Windows beyond the first 10,000 matches are reached with
-// search_after, page by page; counts are exact.
+// Query runs q: a window within max_result_window in one search, others
+// page by page with search_after; counts are exact.
 func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Result, error) {
 	if q.Kind == "" && !q.AnyKind {
 		return nil, perr.Errorf(perr.Invalid, "elasticsearch: query without a kind")
@@ -339,8 +339,8 @@ func (s *Store) Query(ctx context.Context, q *metastore.Query) (*metastore.Resul
 	res := &metastore.Result{}
 	skip, want := max(q.Skip, 0), q.Limit // want < 0: all
 	path := "/" + s.docs + "/_search?routing=" + url.QueryEscape(routing(q.Cell))
-	// One request when the window lies within the first page; else pages
-	// of `page` documents from the start, with search_after, dropping the
+	// One request when the window lies within `window`; else pages of
+	// `page` documents from the start, with search_after, dropping the
 	// first skip.
 	single := want >= 0 && skip+want <= window
 	var after []any

@@ -484,7 +484,6 @@ func (src *source) doc() metastore.Doc {
 type hit struct {
 	src       source
 	seq, term int64
-	found     bool
 }
 
 // getResp is the answer to GET /{index}/_doc/{id} and an mget item.
@@ -575,7 +574,7 @@ func (s *Store) mgetDocs(ctx context.Context, want map[string]string) (map[strin
 		if h.src.Cell != want[d.ID] {
 			continue // the ID now lives in another cell (same shard)
 		}
-		h.seq, h.term, h.found = d.Seq, d.Term, true
+		h.seq, h.term = d.Seq, d.Term
 		out[d.ID] = h
 	}
 	return out, nil

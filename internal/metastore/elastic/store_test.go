@@ -56,30 +56,46 @@ func TestConformance(t *testing.T) {
 	metastoretest.Run(t, func(t *testing.T) metastore.Store { return newTestStore(t) })
 }
 
+// createOne creates document d<i> of kind T in cell c, alone.
+func createOne(b *testing.B, s *Store, i int64) {
+	id := fmt.Sprintf("d%d", i)
+	if _, err := s.Apply(context.Background(), metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id,
+		Kind: "T", Cell: "c", Key: id, Body: []byte(`{"a":1,"b":"x"}`)}}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// loadDocs creates n documents d000000… of kind T in cell c, 2,000 a
+// batch, with the bodies body gives.
+func loadDocs(b *testing.B, s *Store, n int, body func(i int) string) {
+	var ops []metastore.Op
+	for i := range n {
+		id := fmt.Sprintf("d%06d", i)
+		ops = append(ops, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
+			Body: []byte(body(i))}})
+		if len(ops) == 2000 || i == n-1 {
+			if _, err := s.Apply(context.Background(), ops...); err != nil {
+				b.Fatal(err)
+			}
+			ops = nil
+		}
+	}
+}
+
 func BenchmarkCreateOne(b *testing.B) {
 	s := newTestStore(b)
-	ctx := context.Background()
-	for i := 0; b.Loop(); i++ {
-		id := fmt.Sprintf("d%d", i)
-		if _, err := s.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
-			Body: []byte(`{"a":1,"b":"x"}`)}}); err != nil {
-			b.Fatal(err)
-		}
+	for i := int64(0); b.Loop(); i++ {
+		createOne(b, s, i)
 	}
 }
 
 func BenchmarkCreateParallel(b *testing.B) {
 	s := newTestStore(b)
-	ctx := context.Background()
 	var n atomic.Int64
 	b.SetParallelism(4)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			id := fmt.Sprintf("d%d", n.Add(1))
-			if _, err := s.Apply(ctx, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
-				Body: []byte(`{"a":1,"b":"x"}`)}}); err != nil {
-				b.Fatal(err)
-			}
+			createOne(b, s, n.Add(1))
 		}
 	})
 }
@@ -89,18 +105,7 @@ func BenchmarkCreateParallel(b *testing.B) {
 func BenchmarkDeepSkip(b *testing.B) {
 	s := newTestStore(b)
 	ctx := context.Background()
-	var ops []metastore.Op
-	for i := range 100_000 {
-		id := fmt.Sprintf("d%06d", i)
-		ops = append(ops, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
-			Body: []byte(fmt.Sprintf(`{"n":%d,"s":"some text %d"}`, i%1000, i))}})
-		if len(ops) == 2000 {
-			if _, err := s.Apply(ctx, ops...); err != nil {
-				b.Fatal(err)
-			}
-			ops = nil
-		}
-	}
+	loadDocs(b, s, 100_000, func(i int) string { return fmt.Sprintf(`{"n":%d,"s":"some text %d"}`, i%1000, i) })
 	q := &metastore.Query{Kind: "T", Cell: "c", Skip: 90_000, Limit: 1000, Order: []metastore.Order{{Field: "n"}}}
 	for b.Loop() {
 		res, err := s.Query(ctx, q)
@@ -162,18 +167,9 @@ func TestOpenWaits(t *testing.T) {
 func BenchmarkOrderBy(b *testing.B) {
 	s := newTestStore(b)
 	ctx := context.Background()
-	var ops []metastore.Op
-	for i := range 100_000 {
-		id := fmt.Sprintf("d%06d", i)
-		ops = append(ops, metastore.Op{Type: metastore.Create, Doc: metastore.Doc{ID: id, Kind: "T", Cell: "c", Key: id,
-			Body: []byte(fmt.Sprintf(`{"n":%d,"s":"some text %d","t":true}`, (i*7919)%100_000, i))}})
-		if len(ops) == 2000 {
-			if _, err := s.Apply(ctx, ops...); err != nil {
-				b.Fatal(err)
-			}
-			ops = nil
-		}
-	}
+	loadDocs(b, s, 100_000, func(i int) string {
+		return fmt.Sprintf(`{"n":%d,"s":"some text %d","t":true}`, (i*7919)%100_000, i)
+	})
 	for _, f := range []string{"n", metastore.FieldKey} {
 		b.Run(f, func(b *testing.B) {
 			q := &metastore.Query{Kind: "T", Cell: "c", Limit: 25, Order: []metastore.Order{{Field: f, Desc: true}}}
