@@ -500,8 +500,11 @@ func (s *Store) janitor() {
 // sweep deletes the orphaned claims that are still as their batch wrote
 // them and whose owner does not hold them, so that a name a failed
 // request claimed is free again as soon as the cluster answers, rather
-// than after claimLease. Claims it cannot check yet stay for the next
-// sweep; after claimLease they are stale for every writer anyway.
+// than after claimLease. A claim not found may still be on its way (a
+// cluster that stalled can apply a request long after the client gave
+// up), so it is watched until claimLease, after which it is stale for
+// every writer anyway. Claims it cannot check yet stay for the next
+// sweep.
 func (s *Store) sweep(ctx context.Context) {
 	s.orphanMu.Lock()
 	todo := s.orphans
@@ -510,7 +513,7 @@ func (s *Store) sweep(ctx context.Context) {
 	if len(todo) == 0 {
 		return
 	}
-	keep := todo[:0:0]
+	var keep []orphan
 	defer func() {
 		s.orphanMu.Lock()
 		s.orphans = append(s.orphans, keep...)
@@ -535,10 +538,17 @@ func (s *Store) sweep(ctx context.Context) {
 		return
 	}
 	var b bulk
+	var dels []orphan
 	for _, o := range todo {
 		c, ok := claims[o.id]
-		if !ok || c.c != o.claim {
-			continue // gone, or not ours any more
+		if !ok {
+			if time.Since(o.at) < claimLease {
+				keep = append(keep, o) // not written (yet)
+			}
+			continue
+		}
+		if c.c != o.claim {
+			continue // not ours any more
 		}
 		if h, held := docs[o.claim.ID]; held && (o.id[0] == 'i' || h.src.claimKey() == o.id) {
 			continue // the batch's documents were written after all: the claim is right
@@ -548,10 +558,21 @@ func (s *Store) sweep(ctx context.Context) {
 			continue
 		}
 		b.del(s.claims, o.id, "", c.seq, c.term)
+		dels = append(dels, o)
 	}
-	if len(b.items) > 0 {
-		if _, err := s.bulk(ctx, &b, false); err != nil {
-			keep = append(keep, todo...)
+	if len(b.items) == 0 {
+		return
+	}
+	out, err := s.bulk(ctx, &b, false)
+	if err != nil {
+		keep = append(keep, dels...)
+		return
+	}
+	for i, o := range out.items {
+		// 404 and 409: gone or changed since it was read; anything else
+		// is tried again.
+		if o.status >= 300 && o.status != http.StatusNotFound && o.status != http.StatusConflict {
+			keep = append(keep, dels[i])
 		}
 	}
 }

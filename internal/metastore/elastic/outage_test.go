@@ -27,6 +27,7 @@ type freezer struct {
 	proxy   *httputil.ReverseProxy
 	late    sync.WaitGroup // held-back requests still being delivered
 	arrived int            // held-back requests the cluster answered
+	lag     time.Duration  // how long after the thaw they arrive
 }
 
 func (f *freezer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -43,6 +44,7 @@ func (f *freezer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.late.Done()
 	body, _ := io.ReadAll(r.Body)
 	<-wait
+	time.Sleep(f.lag)
 	// The client gave up long ago; the request reaches the cluster anyway.
 	u := *f.target
 	u.Path, u.RawQuery = r.URL.Path, r.URL.RawQuery
@@ -73,11 +75,13 @@ func (f *freezer) thaw() {
 // PR503-SV-0006 within the timeout; when it catches up and writes the
 // claims of the failed batch, the janitor frees them, so the same name
 // can be created again within seconds (not after claimLease), and
-// nothing of the failed batch is visible.
+// nothing of the failed batch is visible. The held-back requests arrive
+// well after the janitor's first sweeps following the thaw, which must
+// not give up on a claim just because it has not arrived yet.
 func TestStallAndRecover(t *testing.T) {
 	s := newTestStore(t) // makes the indices, and drops them at the end
 	target, _ := url.Parse(testURL(t))
-	f := &freezer{target: target, proxy: httputil.NewSingleHostReverseProxy(target)}
+	f := &freezer{target: target, proxy: httputil.NewSingleHostReverseProxy(target), lag: 3 * time.Second}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	prefix := s.docs[:len(s.docs)-len("-docs")]
