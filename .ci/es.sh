@@ -97,7 +97,10 @@ echo "== compat-tests with --metastore elasticsearch"
 COMPAT_SERVE_FLAGS="--metastore elasticsearch --es-url $URL" go test -count=1 ./compat-tests
 
 echo "== litmus with --metastore elasticsearch"
-SERVE_FLAGS="--metastore elasticsearch --es-url $URL" compat-tests/clients/litmus.sh
+# Its own index prefix: the compat-tests server, another unit with other
+# keys, recorded its secrets under the default one (a process with other
+# keys on the same prefix refuses to start).
+SERVE_FLAGS="--metastore elasticsearch --es-url $URL --es-index-prefix litmus" compat-tests/clients/litmus.sh
 
 echo "== Elasticsearch outage: 503 PR503-SV-0006 while the node is frozen or down, recovery when it is back"
 go build -o "$ESTMP/personium" ./cmd/personium

@@ -346,6 +346,55 @@ func TestMultiProcess(t *testing.T) {
 	t.Run("SchemaChange", func(t *testing.T) { mpSchemaChange(t, p) })
 	t.Run("DavLock", func(t *testing.T) { mpDavLock(t, p) })
 	t.Run("AccountLockout", func(t *testing.T) { mpAccountLockout(t, p) })
+	t.Run("OtherKeysRefused", func(t *testing.T) { mpOtherKeys(t, p, esURL) })
+}
+
+// mpOtherKeys: a third process on the pair's index prefix with a data
+// folder of its own (its own token key and unit key) or another master
+// token would seal and sign tokens the pair refuses: it must refuse to
+// start, saying what to copy, rather than serve the unit.
+func mpOtherKeys(t *testing.T, p *mpPair, esURL string) {
+	bin := mpBinary(t)
+	for _, c := range []struct {
+		name, want string
+		copyKeys   bool
+		token      string
+	}{
+		{"own keys", "copy token-key, unit-key.pem and unit-cert.pem", false, p.token},
+		{"another master token", "another master token", true, "other-" + randomHex(8)},
+	} {
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		data := filepath.Join(dir, "data")
+		if c.copyKeys {
+			copyUnitKeys(t, filepath.Join(p.srv[mpA].dir, "data"), data)
+		}
+		cmd := exec.Command(bin, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", data,
+			"--metastore", "elasticsearch", "--es-url", esURL, "--es-index-prefix", p.prefix,
+			"--unit-url", p.unit, "--master-token", c.token)
+		cmd.Env = withoutPersoniumEnv(os.Environ())
+		done := make(chan struct{})
+		var out []byte
+		go func() { out, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("%s: the process did not exit within 30 s; output:\n%s", c.name, out)
+			continue
+		}
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%s: exit %v, want a refusal saying %q; output:\n%s", c.name, err, c.want, out)
+		}
+	}
+	// The pair still serves.
+	for i := range p.base {
+		do(t, "GET the unit through "+mpProc[i], "GET", p.unitCtl(i, "Cell"), p.auth(), nil).must(200)
+	}
 }
 
 // mpControlObjects: cells, boxes, accounts, roles and $links written

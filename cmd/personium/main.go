@@ -83,6 +83,7 @@ type serveConfig struct {
 	metastore    string
 	esURL        string
 	esPrefix     string
+	newSecrets   bool
 	logLevel     string
 	trusted      string
 	unitUsers    string
@@ -147,6 +148,7 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) or elasticsearch (a cluster several serve processes may share; see --es-url) (PERSONIUM_METASTORE)")
 	fs.StringVar(&c.esURL, "es-url", envDefault("ES_URL", ""), "Elasticsearch `URLs` of --metastore elasticsearch, comma-separated, e.g. http://127.0.0.1:9200 (user:password@ for basic authentication; ?timeout=10s bounds each request, &wait=1m how long to wait at start for the cluster) (PERSONIUM_ES_URL)")
 	fs.StringVar(&c.esPrefix, "es-index-prefix", envDefault("ES_INDEX_PREFIX", "personium"), "`prefix` of the Elasticsearch index names (<prefix>-docs, -claims, -intents); units sharing a cluster need different ones (PERSONIUM_ES_INDEX_PREFIX)")
+	fs.BoolVar(&c.newSecrets, "new-unit-secrets", false, "on a shared metadata store (--metastore elasticsearch), make this process's token key, unit key and master token the unit's: the others refuse to start with secrets other than those recorded by the unit's first process; use after replacing them on every process")
 	fs.StringVar(&c.trusted, "trusted-certs", envDefault("TRUSTED_CERTS", ""), "comma-separated PEM `files` with certificates of other units whose transcell tokens this unit accepts; its own key is always trusted (PERSONIUM_TRUSTED_CERTS)")
 	fs.StringVar(&c.unitUsers, "unit-user-issuers", envDefault("UNIT_USER_ISSUERS", ""), "space- or comma-separated cell `URLs` whose transcell tokens aimed at the unit URL make unit users (personium-localunit:/cell/ allowed); their main-box role UnitAdmin makes unit administrators (PERSONIUM_UNIT_USER_ISSUERS)")
 	fs.IntVar(&c.lockCount, "account-lock-count", envInt("ACCOUNT_LOCK_COUNT", 0), "failed password attempts in a row that lock an account; 0: no lock beyond the one second after each failure (PERSONIUM_ACCOUNT_LOCK_COUNT)")
@@ -281,10 +283,16 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		ln.Close()
 		return fmt.Errorf("indexes: %w", err)
 	}
-	authn, err := newAuthn(c, cells, unitURL)
+	authn, tokenKey, err := newAuthn(c, cells, unitURL)
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if shared {
+		if err := checkUnitSecrets(ctx, store, log, newUnitSecrets(tokenKey, authn.Key, token, unitURL), c.newSecrets); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	introUser, introPass, _ := strings.Cut(c.introspect, ":")
 	if c.introspect != "" && (introUser == "" || introPass == "") {
@@ -368,19 +376,20 @@ func masterToken(flagValue, data string) (token string, generated bool, err erro
 }
 
 // newAuthn loads (or creates) the unit's token key and signing key from
-// the data folder and the trusted certificates of other units.
-func newAuthn(c *serveConfig, cells *cell.Manager, unitURL string) (*cell.Authn, error) {
+// the data folder and the trusted certificates of other units. It
+// returns the token key too.
+func newAuthn(c *serveConfig, cells *cell.Manager, unitURL string) (*cell.Authn, []byte, error) {
 	tokenKey, err := auth.LoadOrCreateTokenKey(c.data, rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("token key: %w", err)
+		return nil, nil, fmt.Errorf("token key: %w", err)
 	}
 	sealer, err := auth.NewSealer(tokenKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	key, err := auth.LoadOrCreateUnitKey(c.data, unitURL, rand.Reader, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("unit key: %w", err)
+		return nil, nil, fmt.Errorf("unit key: %w", err)
 	}
 	trust := &auth.TrustStore{Certs: []*x509.Certificate{key.Cert}}
 	for _, f := range strings.Split(c.trusted, ",") {
@@ -389,12 +398,12 @@ func newAuthn(c *serveConfig, cells *cell.Manager, unitURL string) (*cell.Authn,
 		}
 		certs, err := readCerts(f)
 		if err != nil {
-			return nil, fmt.Errorf("--trusted-certs %s: %w", f, err)
+			return nil, nil, fmt.Errorf("--trusted-certs %s: %w", f, err)
 		}
 		trust.Certs = append(trust.Certs, certs...)
 	}
 	return &cell.Authn{Cells: cells, Sealer: sealer, Key: key, Trust: trust, UnitURL: unitURL,
-		LockCount: c.lockCount, LockTime: c.lockTime}, nil
+		LockCount: c.lockCount, LockTime: c.lockTime}, tokenKey, nil
 }
 
 // readCerts reads every CERTIFICATE block of a PEM file.
