@@ -4,7 +4,7 @@
 # the machine keeps it), unpacks it into a fresh temp dir, starts it on
 # free loopback ports as the system user "esuser" (Elasticsearch refuses
 # root), and runs the Elasticsearch metastore's conformance suite,
-# compat-tests and litmus with `personium serve --metastore elasticsearch`.
+# compat-tests, litmus, rclone and cadaver with `personium serve --metastore elasticsearch`.
 # It stops what it started by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -101,6 +101,10 @@ echo "== litmus with --metastore elasticsearch"
 # keys, recorded its secrets under the default one (a process with other
 # keys on the same prefix refuses to start).
 SERVE_FLAGS="--metastore elasticsearch --es-url $URL --es-index-prefix litmus" compat-tests/clients/litmus.sh
+
+echo "== rclone and cadaver with --metastore elasticsearch"
+SERVE_FLAGS="--metastore elasticsearch --es-url $URL --es-index-prefix rclone" compat-tests/clients/rclone.sh
+SERVE_FLAGS="--metastore elasticsearch --es-url $URL --es-index-prefix cadaver" compat-tests/clients/cadaver.sh
 
 echo "== Elasticsearch outage: 503 PR503-SV-0006 while the node is frozen or down, recovery when it is back"
 go build -o "$ESTMP/personium" ./cmd/personium
