@@ -108,7 +108,32 @@ func TestUserDataNavigationAndBatch(t *testing.T) {
 	if r.ok(200) {
 		r.jsonMatch("d/results/0/uri", `Author\('a1'\)$`)
 	}
-	do(t, "delete a linked entity", "DELETE", od+"Book('b1')", auth(), nil).wantError(409, "PR409-OD-0001")
+	// Deleting an entity deletes its N:N links along with it
+	// (Personium UserDataLinkTest: "link済みのユーザデータを削除できること").
+	create(t, "a second book through the navigation property", od+"Author('a1')/_Book", map[string]any{"__id": "b9", "title": "Mon"}, nil)
+	do(t, "delete an entity linked N:N", "DELETE", od+"Book('b9')", auth(), nil).must(204)
+	r = do(t, "the author's books after the delete", "GET", od+"Author('a1')/_Book"+qs("$inlinecount", "allpages"), auth(), nil)
+	if r.ok(200) {
+		r.json("d/__count", "1")
+		r.json("d/results/0/__id", "b1")
+	}
+	// The one side of a 0..1:N association is kept while the many side
+	// is linked to it; the many side goes with its link ("できないこと
+	// _AssociationEndがアスタ対0").
+	create(t, "EntityType Shelf", od+"$metadata/EntityType", map[string]any{"Name": "Shelf"}, nil)
+	create(t, "end on Shelf", od+"$metadata/AssociationEnd", map[string]any{"Name": "holds", "_EntityType.Name": "Shelf", "Multiplicity": "0..1"}, nil)
+	create(t, "end on Book", od+"$metadata/AssociationEnd", map[string]any{"Name": "on", "_EntityType.Name": "Book", "Multiplicity": "*"}, nil)
+	do(t, "link the shelf ends", "POST", od+"$metadata/AssociationEnd(Name='holds',_EntityType.Name='Shelf')/$links/_AssociationEnd", auth(),
+		`{"uri":"`+od+`$metadata/AssociationEnd(Name='on',_EntityType.Name='Book')"}`).must(204)
+	create(t, "shelf", od+"Shelf", map[string]any{"__id": "s1"}, nil)
+	create(t, "book on the shelf", od+"Shelf('s1')/_Book", map[string]any{"__id": "b8", "title": "Botchan"}, nil)
+	do(t, "delete the one side while linked", "DELETE", od+"Shelf('s1')", auth(), nil).wantError(409, "PR409-OD-0001")
+	do(t, "delete the many side", "DELETE", od+"Book('b8')", auth(), nil).must(204)
+	r = do(t, "the shelf's books after the delete", "GET", od+"Shelf('s1')/_Book"+qs("$inlinecount", "allpages"), auth(), nil)
+	if r.ok(200) {
+		r.json("d/__count", "0")
+	}
+	do(t, "delete the one side, no longer linked", "DELETE", od+"Shelf('s1')", auth(), nil).must(204)
 
 	body := "--batch_x\r\nContent-Type: multipart/mixed; boundary=changeset_x\r\n\r\n" +
 		"--changeset_x\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n" +

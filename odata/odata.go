@@ -64,6 +64,10 @@ type NavProp struct {
 	Many bool
 	// Assoc names the association (link kind) in the store.
 	Assoc string
+	// FromMany tells, for user data, whether this type's end of the
+	// association is "*" too (N:N or N:1 from here); only the one side
+	// of a 1:N or 0..1:N keeps an entity from being deleted.
+	FromMany bool
 	// RefProps, for associations stored as properties of the other side
 	// (Box–Role: the Role's "_Box.Name"), maps the target's properties to
 	// this type's key properties: {"_Box.Name": "Name"}. Empty for

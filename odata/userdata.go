@@ -52,9 +52,9 @@ func UserDataSchema(ctx context.Context, sp *DocProvider) (*Schema, error) {
 		if ta == nil || tb == nil {
 			continue
 		}
-		ta.Nav = append(ta.Nav, &NavProp{Name: "_" + a.typeB, Target: a.typeB, Many: a.multB == "*", Assoc: a.name})
+		ta.Nav = append(ta.Nav, &NavProp{Name: "_" + a.typeB, Target: a.typeB, Many: a.multB == "*", FromMany: a.multA == "*", Assoc: a.name})
 		if ta != tb {
-			tb.Nav = append(tb.Nav, &NavProp{Name: "_" + a.typeA, Target: a.typeA, Many: a.multA == "*", Assoc: a.name})
+			tb.Nav = append(tb.Nav, &NavProp{Name: "_" + a.typeA, Target: a.typeA, Many: a.multA == "*", FromMany: a.multB == "*", Assoc: a.name})
 		}
 	}
 	ctps, _, err := sp.List(ctx, sp.Schema.Type(SetComplexTypeProperty), &ListRequest{Limit: -1})
@@ -229,9 +229,17 @@ func dataHooks(p, sp *DocProvider) map[string]*Hooks {
 	for _, t := range p.Schema.Types {
 		hooks[t.Name] = &Hooks{Extra: func(ctx context.Context, old, e *Entity) ([]metastore.Op, error) {
 			if e == nil {
-				// An entity still linked to others is not deleted
-				// (reference §7.2): its links go first.
+				// The one side of a 1:N or 0..1:N association is not
+				// deleted while entities of the many side are linked to
+				// it; the links of every other association (N:N, the
+				// many side of 1:N, 1:1) are deleted along with the
+				// entity (Personium EsODataProducer.deleteEntity,
+				// findMultiPoint; UserDataLinkTest "link済みのユーザデータを
+				// 削除できること/できないこと").
 				for _, n := range old.Type.Nav {
+					if !n.Many || n.FromMany {
+						continue
+					}
 					if rel, _, err := p.related(ctx, old, n, &ListRequest{Limit: 1}); err != nil || len(rel) > 0 {
 						if err == nil {
 							err = perr.New("PR409-OD-0001")

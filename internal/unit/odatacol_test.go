@@ -252,11 +252,21 @@ func TestUserNavigation(t *testing.T) {
 		t.Errorf("$select=_Pet/name: %s", b)
 	}
 	want(400, "PR400-OD-0017", "GET", od+"Person('p1')?$expand=_Pet&$select=_Nope/name", "")
-	want(409, "PR409-OD-0001", "DELETE", od+"Pet('d2')", "") // linked to p1
+	// The one side of 0..1:N is kept while pets are linked to it; a pet
+	// (the many side) is deleted with its link (Personium findMultiPoint).
+	want(409, "PR409-OD-0001", "DELETE", od+"Person('p1')", "")
 	want(204, "", "DELETE", od+"Person('p1')/$links/_Pet('d1')", "")
 	want(204, "", "POST", od+"Pet('d1')/$links/_Person", `{"uri":"`+e.url+od+`Person('p2')"}`)
-	want(204, "", "DELETE", od+"Person('p1')/$links/_Pet('d2')", "")
-	want(204, "", "DELETE", od+"Pet('d2')", "")
+	want(204, "", "DELETE", od+"Pet('d2')", "") // linked to p1
+	if r := want(200, "", "GET", od+"Person('p1')/_Pet?$inlinecount=allpages", ""); !strings.Contains(string(r.body), `"__count":"1"`) ||
+		strings.Contains(string(r.body), `"d2"`) {
+		t.Errorf("p1's pets after deleting d2: %s", r.body)
+	}
+	want(204, "", "DELETE", od+"Person('p1')/$links/_Pet('d3')", "")
+	want(204, "", "DELETE", od+"Person('p1')", "")
+	if r := want(200, "", "GET", od+"Pet('d1')/_Person", ""); !strings.Contains(string(r.body), `"__id":"p2"`) {
+		t.Errorf("d1's owner after deleting p1: %s", r.body)
+	}
 }
 
 // TestUserDataIndexes: a filter on a declared property uses an index,

@@ -1,5 +1,5 @@
 /*
- * Navigation properties: key(id).nav(name).create and query, with and without the leading underscore, and the linked entities.
+ * Navigation properties: key(id).nav(name).create and query, with and without the leading underscore, the linked entities, and deleting them.
  */
 function(request) {
     var t = require("testCommon").checker();
@@ -29,8 +29,14 @@ function(request) {
             od.entitySet("Keeper").key("ghost").nav("Animal").create({species: "owl"});
         });
 
-        // Linked user data stays: deleting it answers 409 (links remain), and
-        // personium-dao has no $links API for user data. The cell is fresh.
+        // The keeper (the one side of 1:N) stays while animals are linked to
+        // it; an animal (the many side) is deleted with its link.
+        t.fails(409, "delete the keeper of linked animals", function () { od.entitySet("Keeper").del(id); });
+        od.entitySet("Animal").del("dog");
+        od.entitySet("Animal").del("cat");
+        t.eq(od.entitySet("Keeper").key(id).nav("Animal").query().run().d.results.length, 0, "no animals left");
+        od.entitySet("Keeper").del(id);
+        t.fails(404, "the keeper is gone", function () { od.entitySet("Keeper").retrieve(id); });
     } catch (e) {
         t.unexpected(e);
     }

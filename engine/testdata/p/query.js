@@ -46,8 +46,10 @@ function(request) {
         var one = od.entitySet("Shop").key("s1").query().expand("_Fruit").run().d.results;
         t.eq(one._Fruit[0].__id, "kiwi", "expand on a single entity");
 
-        // Linked user data stays: deleting it answers 409 (links remain), and
-        // personium-dao has no $links API for user data. The cell is fresh.
+        // A linked fruit (the many side) is deleted with its link, as
+        // personium-engine's userDataQueryExpand expects.
+        fruits.del("kiwi");
+        t.eq(od.entitySet("Shop").key("s1").query().expand("_Fruit").run().d.results._Fruit.length, 0, "no fruit left to expand");
     } catch (e) {
         t.unexpected(e);
     }
