@@ -50,6 +50,11 @@ func decodeObject(data []byte) (map[string]any, error) {
 // declared properties are type-checked and converted, dynamic ones are
 // accepted for open types only, reserved "__" members are dropped (except
 // __id for types with ids). Missing properties are absent from the result.
+// DecodeEntity checks a JSON entity body against t as a create does and
+// returns its members converted (defaults are not filled in): for
+// endpoints that take an entity-like body outside a Service.
+func DecodeEntity(t *EntityType, data []byte) (map[string]any, error) { return decodeEntity(t, data) }
+
 func decodeEntity(t *EntityType, data []byte) (map[string]any, error) {
 	raw, err := decodeObject(data)
 	if err != nil {

@@ -62,6 +62,26 @@ func mult(n *NavProp) string {
 	return "0..1"
 }
 
+// writeEDMXProp writes one Property element; a complex type is named
+// within the schema's namespace.
+func writeEDMXProp(b *bytes.Buffer, ns string, p *Property) {
+	b.WriteString("<Property")
+	xmlAttr(b, "Name", p.Name)
+	typ := p.Type
+	if p.Complex != nil {
+		typ = ns + "." + typ
+	}
+	xmlAttr(b, "Type", typ)
+	xmlAttr(b, "Nullable", strconv.FormatBool(p.Nullable))
+	if p.Default != nil {
+		xmlAttr(b, "DefaultValue", literalText(p.Default))
+	}
+	if p.List {
+		xmlAttr(b, "CollectionKind", "List")
+	}
+	b.WriteString("/>")
+}
+
 // EDMX renders the schema as an EDMX (CSDL) document.
 func (s *Schema) EDMX() []byte {
 	var b bytes.Buffer
@@ -73,6 +93,22 @@ func (s *Schema) EDMX() []byte {
 	xmlAttr(&b, "Namespace", ns)
 	b.WriteString(">")
 	assocs := s.associations()
+	written := map[string]bool{}
+	for _, t := range s.Types {
+		for _, p := range t.Props {
+			if p.Complex == nil || written[p.Type] {
+				continue
+			}
+			written[p.Type] = true
+			b.WriteString("<ComplexType")
+			xmlAttr(&b, "Name", p.Type)
+			b.WriteString(">")
+			for _, m := range p.Complex {
+				writeEDMXProp(&b, ns, m)
+			}
+			b.WriteString("</ComplexType>")
+		}
+	}
 	for _, t := range s.Types {
 		b.WriteString("<EntityType")
 		xmlAttr(&b, "Name", t.Name)
@@ -94,14 +130,7 @@ func (s *Schema) EDMX() []byte {
 			b.WriteString(`<Property Name="__id" Type="Edm.String" Nullable="false"/>`)
 		}
 		for _, p := range t.Props {
-			b.WriteString("<Property")
-			xmlAttr(&b, "Name", p.Name)
-			xmlAttr(&b, "Type", p.Type)
-			xmlAttr(&b, "Nullable", strconv.FormatBool(p.Nullable))
-			if p.Default != nil {
-				xmlAttr(&b, "DefaultValue", literalText(p.Default))
-			}
-			b.WriteString("/>")
+			writeEDMXProp(&b, ns, p)
 		}
 		b.WriteString(`<Property Name="__published" Type="Edm.DateTime" Nullable="false" Precision="3"/>`)
 		b.WriteString(`<Property Name="__updated" Type="Edm.DateTime" Nullable="false" Precision="3"/>`)

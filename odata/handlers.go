@@ -143,6 +143,13 @@ func (s *Service) writeEntity(w http.ResponseWriter, status int, e *Entity, sel 
 	s.writeJSON(w, status, &b)
 }
 
+// WriteCreated answers 201 with e and its Location, as a create does:
+// for entities created by endpoints other than the Service's own.
+func (s *Service) WriteCreated(w http.ResponseWriter, e *Entity) {
+	w.Header().Set("Location", s.writer().entityURI(e))
+	s.writeEntity(w, http.StatusCreated, e, nil, nil)
+}
+
 // create answers POST on a set, or on a navigation property of kp.
 func (s *Service) create(w http.ResponseWriter, r *http.Request, t *EntityType, kp KeyPredicate, nav *NavProp) error {
 	target := t

@@ -259,6 +259,16 @@ func (m *Manager) CtlProvider(c *Cell) *odata.DocProvider {
 	return p
 }
 
+// MessageProvider is CtlProvider with ReceivedMessage and SentMessage
+// writable: for __message/send and __message/port, which alone create
+// messages (and change their Status).
+func (m *Manager) MessageProvider(c *Cell) *odata.DocProvider {
+	p := m.CtlProvider(c)
+	delete(p.Hooks, "ReceivedMessage")
+	delete(p.Hooks, "SentMessage")
+	return p
+}
+
 // accountSecretOps keeps an account's password hash in its own document,
 // never in the entity body (so no query or full-text search can reach it).
 func (m *Manager) accountSecretOps(c *Cell) func(ctx context.Context, old, e *odata.Entity) ([]metastore.Op, error) {

@@ -236,14 +236,14 @@ func CellSchema() *odata.Schema {
 		Nav: []*odata.NavProp{ownBox()},
 	}
 	// Messages are listed, read and deleted here; they are created only by
-	// __message/send and __message/port, which come with messaging. Their
-	// RequestObjects and Result (complex collections) come then too.
+	// __message/send and __message/port (internal/unit/message.go), through
+	// MessageProvider.
 	received := &odata.EntityType{
 		Name: "ReceivedMessage", Keys: []string{odata.MemberID}, HasID: true,
 		Props: []*odata.Property{
 			str(boxRef, true, nil), str("InReplyTo", true, nil), str("From", false, nil), str("MulticastTo", true, nil),
-			str("Type", false, nil), str("Title", true, nil), str("Body", true, nil),
-			{Name: "Priority", Type: odata.EdmInt32, Default: int64(3)}, str("Status", false, nil),
+			str("Type", false, nil), str("Title", true, nil), {Name: "Body", Type: odata.EdmString, Nullable: true, MaxLength: MaxMessageBody},
+			{Name: "Priority", Type: odata.EdmInt32, Default: int64(3)}, str("Status", false, nil), requestObjects(),
 		},
 		Nav: []*odata.NavProp{ownBox()},
 	}
@@ -251,13 +251,30 @@ func CellSchema() *odata.Schema {
 		Name: "SentMessage", Keys: []string{odata.MemberID}, HasID: true,
 		Props: []*odata.Property{
 			str(boxRef, true, nil), str("InReplyTo", true, nil), str("To", true, nil), str("ToRelation", true, nil),
-			str("Type", false, nil), str("Title", true, nil), str("Body", true, nil),
-			{Name: "Priority", Type: odata.EdmInt32, Default: int64(3)},
+			str("Type", false, nil), str("Title", true, nil), {Name: "Body", Type: odata.EdmString, Nullable: true, MaxLength: MaxMessageBody},
+			{Name: "Priority", Type: odata.EdmInt32, Default: int64(3)}, requestObjects(),
+			{Name: "Result", Type: "Sent_Message_Result", Nullable: true, List: true, Complex: []*odata.Property{
+				str("To", true, nil), str("Code", true, nil), str("Reason", true, nil)}},
 		},
 		Nav: []*odata.NavProp{ownBox()},
 	}
 	return &odata.Schema{Namespace: "CellCtl", Container: "CellCtl",
 		Types: []*odata.EntityType{account, role, relation, extCell, extRole, box, received, sent, rule}}
+}
+
+// MaxMessageBody bounds a message's Body, in bytes (Personium
+// Message.MAX_MESSAGE_BODY_LENGTH).
+const MaxMessageBody = 64 << 10
+
+// requestObjects is the RequestObjects property of messages: what a
+// request asks the receiving cell to do (Personium RequestObject).
+func requestObjects() *odata.Property {
+	return &odata.Property{Name: "RequestObjects", Type: "Message_Request_Object", Nullable: true, List: true,
+		Complex: []*odata.Property{
+			str("RequestType", false, nil), str("Name", true, nil), str("TargetUrl", true, nil), str("ClassUrl", true, nil),
+			str("EventSubject", true, nil), str("EventType", true, nil), str("EventObject", true, nil),
+			str("EventInfo", true, nil), str("Action", true, nil),
+		}}
 }
 
 // ruleActions are the actions a Rule may take (reference §3.1).

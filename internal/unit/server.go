@@ -134,6 +134,7 @@ func (s *Server) routes() {
 		r.Path("/{cell}/__box").HandlerFunc(s.handleBoxURL)
 		r.PathPrefix("/{cell}/__role").HandlerFunc(s.handleRoles)
 		r.Path("/{cell}/__event").HandlerFunc(s.handleEvent)
+		r.Path("/{cell}/__message/{op:send|port|received/[^/]+}").HandlerFunc(s.handleMessage)
 	}
 	r.PathPrefix("/{cell}/__ctl/").HandlerFunc(s.handleCellCtl)
 	r.Path("/{cell}/__ctl").HandlerFunc(s.handleCellCtl)
