@@ -296,7 +296,10 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 
 // commitNode creates n (Version 0) or updates it (conditionally on the
 // version it was read with). A concurrent change is PR503-DV-0001 (an
-// update lost the race) or PR409-DV-0002 (someone created the same name).
+// update lost the race: Personium's answer, the client may retry), or
+// PR412-DV-0001 when the request named the version it expected with
+// If-Match (the ETag it matched is no longer current), or PR409-DV-0002
+// (someone created the same name).
 func (q *request) commitNode(n *node, extra ...metastore.Op) (*node, error) {
 	op := metastore.Op{Type: metastore.Update, Doc: n.encode(), IfVersion: n.doc.Version}
 	if !n.stored {
@@ -305,6 +308,9 @@ func (q *request) commitNode(n *node, extra ...metastore.Op) (*node, error) {
 	docs, err := q.h.cfg.Meta.Apply(q.ctx, append([]metastore.Op{op}, extra...)...)
 	switch {
 	case perr.Is(err, perr.PreconditionFailed), perr.Is(err, perr.NotExist):
+		if im := strings.TrimSpace(q.r.Header.Get("If-Match")); im != "" && im != "*" {
+			return nil, perr.New("PR412-DV-0001")
+		}
 		return nil, perr.New("PR503-DV-0001")
 	case perr.Is(err, perr.Exist) && n.isFile():
 		return nil, perr.New("PR409-DV-0002", q.r.URL.Path)

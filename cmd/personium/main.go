@@ -142,13 +142,13 @@ func serveFlags(stderr io.Writer) (*flag.FlagSet, *serveConfig) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.listen, "listen", envDefault("LISTEN", "127.0.0.1:8080"), "`address` to listen on (PERSONIUM_LISTEN)")
-	fs.StringVar(&c.data, "data", envDefault("DATA", "./data"), "`folder` for all state: the metadata store, keys, the master token (PERSONIUM_DATA)")
+	fs.StringVar(&c.data, "data", envDefault("DATA", "./data"), "`folder` for the process's state: keys, the master token, the SQLite metadata store (not with --metastore elasticsearch) and file chunks (with --store local) (PERSONIUM_DATA)")
 	fs.StringVar(&c.unitURL, "unit-url", envDefault("UNIT_URL", ""), "public `URL` of the unit, ending in /; default http://<listen>/ (PERSONIUM_UNIT_URL)")
 	fs.StringVar(&c.masterToken, "master-token", envDefault("MASTER_TOKEN", ""), "unit master `token`; when empty, one is generated on first start, kept in <data>/master-token and printed once (PERSONIUM_MASTER_TOKEN)")
-	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) or elasticsearch (a cluster several serve processes may share; see --es-url) (PERSONIUM_METASTORE)")
+	fs.StringVar(&c.metastore, "metastore", envDefault("METASTORE", "sqlite"), "metadata store `backend`: sqlite (embedded, one file in the data folder) or elasticsearch (a cluster several serve processes may share, with --store bee for the file bodies; see --es-url, which alone implies elasticsearch) (PERSONIUM_METASTORE)")
 	fs.StringVar(&c.esURL, "es-url", envDefault("ES_URL", ""), "Elasticsearch `URLs` of --metastore elasticsearch, comma-separated, e.g. http://127.0.0.1:9200 (user:password@ for basic authentication; ?timeout=10s bounds each request, &wait=1m how long to wait at start for the cluster) (PERSONIUM_ES_URL)")
 	fs.StringVar(&c.esPrefix, "es-index-prefix", envDefault("ES_INDEX_PREFIX", "personium"), "`prefix` of the Elasticsearch index names (<prefix>-docs, -claims, -intents); units sharing a cluster need different ones (PERSONIUM_ES_INDEX_PREFIX)")
-	fs.BoolVar(&c.newSecrets, "new-unit-secrets", false, "on a shared metadata store (--metastore elasticsearch), make this process's token key, unit key and master token the unit's: the others refuse to start with secrets other than those recorded by the unit's first process; use after replacing them on every process")
+	fs.BoolVar(&c.newSecrets, "new-unit-secrets", envDefault("NEW_UNIT_SECRETS", "") == "true", "on a shared metadata store (--metastore elasticsearch), make this process's token key, unit key, certificate and master token the unit's (a process whose secrets differ from those the unit's first process recorded refuses to start); only for a key rotation, after stopping every process of the unit and replacing the files in each; never to start a new unit on another unit's --es-index-prefix (PERSONIUM_NEW_UNIT_SECRETS=true)")
 	fs.StringVar(&c.trusted, "trusted-certs", envDefault("TRUSTED_CERTS", ""), "comma-separated PEM `files` with certificates of other units whose transcell tokens this unit accepts; its own key is always trusted (PERSONIUM_TRUSTED_CERTS)")
 	fs.StringVar(&c.unitUsers, "unit-user-issuers", envDefault("UNIT_USER_ISSUERS", ""), "space- or comma-separated cell `URLs` whose transcell tokens aimed at the unit URL make unit users (personium-localunit:/cell/ allowed); their main-box role UnitAdmin makes unit administrators (PERSONIUM_UNIT_USER_ISSUERS)")
 	fs.IntVar(&c.lockCount, "account-lock-count", envInt("ACCOUNT_LOCK_COUNT", 0), "failed password attempts in a row that lock an account; 0: no lock beyond the one second after each failure (PERSONIUM_ACCOUNT_LOCK_COUNT)")
@@ -186,6 +186,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "personium serve: unexpected arguments %v\n", fs.Args())
 		return 2
 	}
+	// --es-url alone means Elasticsearch; with an explicit sqlite it is a
+	// mistake (two processes would each serve a unit of their own).
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "metastore" })
+	if _, ok := os.LookupEnv("PERSONIUM_METASTORE"); ok {
+		explicit = true
+	}
+	if c.esURL != "" && !explicit {
+		c.metastore = "elasticsearch"
+	}
+	if c.esURL != "" && c.metastore == "sqlite" {
+		fmt.Fprintf(stderr, "personium serve: --es-url (PERSONIUM_ES_URL) is for --metastore elasticsearch, not sqlite\n")
+		return 2
+	}
 	if len(c.beeFallbacks) == 0 {
 		for _, u := range strings.Split(os.Getenv("PERSONIUM_BEE_FALLBACK"), ",") {
 			if u = strings.TrimSpace(u); u != "" {
@@ -216,7 +230,10 @@ func (m metaSource) open(ctx context.Context) (metastore.Store, error) {
 		return metastore.Open(ctx, "sqlite", filepath.Join(m.data, "metadata.db"))
 	}
 	sep := "?"
-	if strings.Contains(m.esURL, "?") {
+	if _, q, ok := strings.Cut(m.esURL, "?"); ok {
+		if v, err := url.ParseQuery(q); err == nil && v.Has("prefix") {
+			return nil, fmt.Errorf("--es-url: give the index prefix with --es-index-prefix, not prefix= in the URL")
+		}
 		sep = "&"
 	}
 	return metastore.Open(ctx, "elasticsearch", m.esURL+sep+"prefix="+url.QueryEscape(m.esPrefix))
@@ -278,6 +295,9 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 	var schemaTTL time.Duration
 	if shared {
 		schemaTTL = 2 * time.Second
+		if c.store == "local" {
+			log.Warn("file bodies stay in this process's data folder (--store local): other processes sharing the metadata list these files but cannot read them; use --store bee for several processes")
+		}
 	}
 	if err := cells.EnsureIndexes(ctx); err != nil {
 		ln.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,5 +64,19 @@ func TestSwarmRef(t *testing.T) {
 	}
 	if rc := run([]string{"swarm", "ref", filepath.Join(t.TempDir(), "absent")}, &out, &errb); rc != 1 {
 		t.Fatalf("absent file: rc %d", rc)
+	}
+}
+
+// TestESFlags: --es-url with an explicit sqlite store is refused, and
+// the index prefix comes from --es-index-prefix only.
+func TestESFlags(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"serve", "--data", t.TempDir(), "--metastore", "sqlite", "--es-url", "http://127.0.0.1:1"}, &out, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "--es-url (PERSONIUM_ES_URL) is for --metastore elasticsearch") {
+		t.Errorf("sqlite with --es-url: exit %d, %q", code, errOut.String())
+	}
+	_, err := metaSource{esURL: "http://127.0.0.1:1?timeout=1s&prefix=other", esPrefix: "unit1"}.open(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "--es-index-prefix") {
+		t.Errorf("prefix= in --es-url: %v", err)
 	}
 }

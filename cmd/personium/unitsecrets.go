@@ -96,8 +96,9 @@ func checkUnitSecrets(ctx context.Context, store metastore.Store, log *slog.Logg
 	}
 	if len(differ) > 0 {
 		return fmt.Errorf("this unit's metadata store is shared with processes whose %s differ from this data folder's: "+
-			"copy token-key, %s and %s from the data folder of a process already serving the unit into this one "+
-			"(or, after replacing them on every process, start one with --new-unit-secrets)",
+			"to add a process to that unit, copy token-key, %s and %s from the data folder of a process already serving it "+
+			"into this one; to start a new unit, give it its own --es-index-prefix (after a key rotation only, with every "+
+			"process of the unit stopped, start one with --new-unit-secrets)",
 			strings.Join(differ, ", "), auth.UnitKeyFile, auth.UnitCertFile)
 	}
 	if theirs.MasterToken != mine.MasterToken {

@@ -225,18 +225,41 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{es: es, docs: cfg.Prefix + "-docs", claims: cfg.Prefix + "-claims", intents: cfg.Prefix + "-intents", timeout: cfg.Timeout,
 		stop: make(chan struct{}), stopped: make(chan struct{})}
 	// A cluster that is starting (or not up yet) is waited for, up to
-	// StartWait; any other failure ends Open at once.
-	deadline := time.Now().Add(cfg.StartWait)
-	for {
-		err = s.setUp(ctx)
+	// StartWait (no attempt outlasts it); any other failure ends Open at
+	// once. The URLs are logged without their passwords.
+	shown := make([]string, len(cfg.URLs))
+	for i, u := range cfg.URLs {
+		shown[i] = u
+		if pu, err := url.Parse(u); err == nil {
+			shown[i] = pu.Redacted()
+		}
+	}
+	start := time.Now()
+	deadline := start.Add(cfg.StartWait)
+	var logged time.Time
+	for attempt := 0; ; attempt++ {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if attempt > 0 || cfg.StartWait > 0 {
+			actx, cancel = context.WithDeadline(ctx, deadline.Add(time.Second))
+		}
+		err = s.setUp(actx)
+		cancel()
 		if err == nil {
 			break
 		}
 		if !perr.Is(err, perr.Unavailable) || time.Now().After(deadline) {
 			s.es.Close(ctx)
+			if perr.Is(err, perr.Unavailable) && cfg.StartWait > 0 {
+				return nil, fmt.Errorf("elasticsearch at %s not reachable after waiting %v (wait= in --es-url): %w",
+					strings.Join(shown, ","), time.Since(start).Round(time.Second), err)
+			}
 			return nil, err
 		}
-		slog.Warn("elasticsearch not reachable yet; retrying", "urls", cfg.URLs, "err", err)
+		if time.Since(logged) >= 10*time.Second {
+			slog.Warn("elasticsearch not reachable yet; retrying", "urls", shown, "err", err,
+				"giving up in", time.Until(deadline).Round(time.Second))
+			logged = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			s.es.Close(ctx)
