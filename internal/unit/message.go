@@ -151,7 +151,11 @@ func messageBody(r *http.Request, t *odata.EntityType) (map[string]any, error) {
 			return nil, perr.New("PR400-OD-0006", "RequestObjects")
 		}
 		for _, o := range objs {
-			if err := checkRequestObject(o.(map[string]any), t == sendBody); err != nil {
+			obj, ok := o.(map[string]any)
+			if !ok { // null
+				return nil, perr.New("PR400-OD-0006", "RequestObjects")
+			}
+			if err := checkRequestObject(obj, t == sendBody); err != nil {
 				return nil, err
 			}
 		}
@@ -316,7 +320,7 @@ func (s *Server) messageSend(w http.ResponseWriter, r *http.Request, c *cell.Cel
 	from := s.cellURL(c)
 	objs, _ := m["RequestObjects"].([]any)
 	for _, o := range objs {
-		o := o.(map[string]any)
+		o, _ := o.(map[string]any) // checked by messageBody
 		if o["RequestType"] == "rule.add" && o["Name"] == nil {
 			o["Name"] = id // Personium names an unnamed rule after the message
 		}
