@@ -60,7 +60,8 @@ func TestMessages(t *testing.T) {
 	}
 	do(t, "approve a plain message", "POST", received, auth(), `{"Command":"approved"}`).wantError(400, "PR400-OD-0006")
 	do(t, "an unknown command", "POST", received, auth(), `{"Command":"burn"}`).wantError(400, "PR400-OD-0006")
-	do(t, "not JSON", "POST", received, auth(), `{"Command":`).wantError(400, "PR400-OD-0001")
+	do(t, "not JSON", "POST", received, auth(), `{"Command":`).wantError(400, "PR400-CM-0004")
+	do(t, "a key that does not parse", "POST", cellURL(b)+"__message/received/a'b", auth(), `{"Command":"read"}`).wantError(400, "PR400-OD-0004")
 	do(t, "an unknown message", "POST", cellURL(b)+"__message/received/"+strings.Repeat("0", 32), auth(), `{"Command":"read"}`).wantError(404, "PR404-OD-0002")
 	do(t, "GET on send", "GET", cellURL(a)+"__message/send", auth(), nil).wantError(405, "PR405-MC-0001")
 
@@ -159,6 +160,8 @@ func TestMessageBadInput(t *testing.T) {
 		{"bad InReplyTo", `{"To":"` + cellURL(b) + `","InReplyTo":"short"}`, 400, "PR400-OD-0006"},
 		{"ftp destination", `{"To":"ftp://example.com/cell/"}`, 400, "PR400-OD-0006"},
 		{"empty in a list", `{"To":"` + cellURL(b) + `,"}`, 400, "PR400-OD-0006"},
+		{"no trailing slash", `{"To":"` + strings.TrimSuffix(cellURL(b), "/") + `"}`, 400, "PR400-OD-0006"},
+		{"bad relation name", `{"ToRelation":"_bad"}`, 400, "PR400-OD-0006"},
 		{"request without objects", `{"To":"` + cellURL(b) + `","Type":"request"}`, 400, "PR400-OD-0006"},
 		{"request, unknown type", `{"To":"` + cellURL(b) + `","Type":"request","RequestObjects":[{"RequestType":"cake.add"}]}`, 400, "PR400-OD-0006"},
 		{"request, name and class", `{"To":"` + cellURL(b) + `","Type":"request","RequestObjects":[{"RequestType":"relation.add","Name":"r","ClassUrl":"` + cellURL(a) + `__relation/__/r","TargetUrl":"` + cellURL(a) + `"}]}`, 400, "PR400-OD-0006"},

@@ -280,7 +280,8 @@ func (p *DocProvider) Link(ctx context.Context, t *EntityType, kp KeyPredicate, 
 	tgt, err := p.Get(ctx, p.Schema.Type(n.Target), tkp)
 	if err != nil {
 		if perr.Is(err, perr.NotExist) {
-			return perr.New("PR400-OD-0024", n.Target)
+			// Personium EsODataProducer.createLink: the uri names nothing.
+			return perr.New("PR400-OD-0006", "uri")
 		}
 		return err
 	}

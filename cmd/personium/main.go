@@ -288,6 +288,7 @@ func runServer(c *serveConfig, log *slog.Logger, stdout io.Writer) error {
 		store = metastore.NewCache(store, 100_000)
 	}
 	cells := cell.NewManager(store)
+	cells.UnitURL = unitURL
 	// Other processes may share an Elasticsearch store: no cell cache,
 	// and user schemas are trusted for a short while only.
 	shared := c.metastore != "sqlite"

@@ -34,6 +34,9 @@ type Manager struct {
 	// answer 404 at once, not take writes for up to CellCacheTTL into
 	// documents under its old ID that nothing reaches any more.
 	SharedStore bool
+	// UnitURL is the unit's URL, for the checks that refuse this unit's
+	// http(s) URLs where personium-localunit: is due (Rule); "" skips them.
+	UnitURL string
 
 	unitSchema *odata.Schema
 	cellSchema *odata.Schema
@@ -251,7 +254,9 @@ func (m *Manager) CtlProvider(c *Cell) *odata.DocProvider {
 		return perr.New("PR405-MC-0001")
 	}}
 	p.Hooks = map[string]*odata.Hooks{
-		"Account":         {Extra: m.accountSecretOps(c)},
+		"Account": {Check: func(_ context.Context, _, e *odata.Entity) error { return checkAccountType(e) },
+			Extra: m.accountSecretOps(c)},
+		"Rule":            {Check: m.checkRule},
 		"Box":             {Check: m.boxSchemaUnique(p), Extra: m.boxContents(c)},
 		"ReceivedMessage": readOnly,
 		"SentMessage":     readOnly,

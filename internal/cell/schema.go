@@ -28,6 +28,8 @@ var (
 	relationNameRE = regexp.MustCompile(`^[a-zA-Z0-9-+][a-zA-Z0-9-_+:]{0,127}$`)
 	accountTypeRE  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9:._-]{0,63}( [a-zA-Z0-9][a-zA-Z0-9:._-]{0,63})*$`)
 	statusValues   = map[string]bool{"active": true, "deactivated": true, "passwordChangeRequired": true}
+	ruleNameRE     = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-_:]{0,199}$`) // Personium's ID pattern
+	eventTypeRE    = regexp.MustCompile(`^[a-zA-Z0-9-_+:.]{0,127}$`)
 )
 
 // pattern returns a validator refusing strings that do not match re.
@@ -62,7 +64,9 @@ func validCellURL(field string) func(any) error {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return perr.New("PR400-OD-0006", field)
+			// Personium's validatePropertyCellUrl: one code for every way
+			// of not being a normalized http(s) cell URL.
+			return perr.New("PR400-OD-0049", field)
 		}
 		if !strings.HasSuffix(s, "/") || strings.Contains(u.Path, "//") || strings.Contains(u.Path, "/../") ||
 			strings.Contains(u.Path, "/./") {
@@ -119,6 +123,7 @@ func UnitSchema() *odata.Schema {
 // N:N association names (link documents).
 const (
 	assocAccountRole   = "Account-Role"
+	assocAccountRead   = "Account-ReceivedMessage" // read marks
 	assocExtCellRole   = "ExtCell-Role"
 	assocExtCellRel    = "ExtCell-Relation"
 	assocExtRoleRole   = "ExtRole-Role"
@@ -159,7 +164,7 @@ func CellSchema() *odata.Schema {
 			str("IPAddressRange", true, validIPRange),
 			{Name: "Status", Type: odata.EdmString, Default: "active", Validate: oneOf("Status", statusValues)},
 		},
-		Nav: []*odata.NavProp{many("_Role", "Role", assocAccountRole)},
+		Nav: []*odata.NavProp{many("_Role", "Role", assocAccountRole), many("_ReceivedMessageRead", "ReceivedMessage", assocAccountRead)},
 	}
 	role := &odata.EntityType{
 		Name: "Role",
@@ -223,14 +228,16 @@ func CellSchema() *odata.Schema {
 		Name: "Rule",
 		Keys: []string{"Name", boxRef},
 		Props: []*odata.Property{
-			{Name: "Name", Type: odata.EdmString, DefaultFunc: newRuleName, Validate: pattern("Name", nameRE)},
+			{Name: "Name", Type: odata.EdmString, DefaultFunc: newRuleName, Validate: pattern("Name", ruleNameRE)},
 			str(boxRef, true, pattern(boxRef, nameRE)),
 			{Name: "EventExternal", Type: odata.EdmBoolean, Default: false},
-			str("EventSubject", true, nil),
-			str("EventType", true, nil),
+			str("EventSubject", true, validURI("EventSubject")),
+			str("EventType", true, pattern("EventType", eventTypeRE)),
 			str("EventObject", true, nil),
 			str("EventInfo", true, nil),
-			str("Action", false, oneOf("Action", ruleActions)),
+			// Nullable so that a missing Action is PR400-OD-0006, as the
+			// rule checks (rules.go) find it.
+			str("Action", true, oneOf("Action", ruleActions)),
 			str("TargetUrl", true, nil),
 		},
 		Nav: []*odata.NavProp{ownBox()},
@@ -242,17 +249,15 @@ func CellSchema() *odata.Schema {
 		Name: "ReceivedMessage", Keys: []string{odata.MemberID}, HasID: true,
 		Props: []*odata.Property{
 			str(boxRef, true, nil), str("InReplyTo", true, nil), str("From", false, nil), str("MulticastTo", true, nil),
-			str("Type", false, nil), str("Title", true, nil), {Name: "Body", Type: odata.EdmString, Nullable: true, MaxLength: MaxMessageBody},
-			{Name: "Priority", Type: odata.EdmInt32, Default: int64(3)}, str("Status", false, nil), requestObjects(),
+			messageType(), messageTitle(), messageBody(), messagePriority(), str("Status", false, nil), requestObjects(),
 		},
-		Nav: []*odata.NavProp{ownBox()},
+		Nav: []*odata.NavProp{ownBox(), many("_AccountRead", "Account", assocAccountRead)},
 	}
 	sent := &odata.EntityType{
 		Name: "SentMessage", Keys: []string{odata.MemberID}, HasID: true,
 		Props: []*odata.Property{
 			str(boxRef, true, nil), str("InReplyTo", true, nil), str("To", true, nil), str("ToRelation", true, nil),
-			str("Type", false, nil), str("Title", true, nil), {Name: "Body", Type: odata.EdmString, Nullable: true, MaxLength: MaxMessageBody},
-			{Name: "Priority", Type: odata.EdmInt32, Default: int64(3)}, requestObjects(),
+			messageType(), messageTitle(), messageBody(), messagePriority(), requestObjects(),
 			{Name: "Result", Type: "Sent_Message_Result", Nullable: true, List: true, Complex: []*odata.Property{
 				str("To", true, nil), str("Code", true, nil), str("Reason", true, nil)}},
 		},
@@ -265,6 +270,20 @@ func CellSchema() *odata.Schema {
 // MaxMessageBody bounds a message's Body, in bytes (Personium
 // Message.MAX_MESSAGE_BODY_LENGTH).
 const MaxMessageBody = 64 << 10
+
+// The common properties of messages, nullable with Personium's defaults.
+func messageType() *odata.Property {
+	return &odata.Property{Name: "Type", Type: odata.EdmString, Nullable: true, Default: "message"}
+}
+func messageTitle() *odata.Property {
+	return &odata.Property{Name: "Title", Type: odata.EdmString, Nullable: true, Default: ""}
+}
+func messageBody() *odata.Property {
+	return &odata.Property{Name: "Body", Type: odata.EdmString, Nullable: true, Default: "", MaxLength: MaxMessageBody}
+}
+func messagePriority() *odata.Property {
+	return &odata.Property{Name: "Priority", Type: odata.EdmInt32, Nullable: true, Default: int64(3)}
+}
 
 // requestObjects is the RequestObjects property of messages: what a
 // request asks the receiving cell to do (Personium RequestObject).

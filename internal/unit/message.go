@@ -227,16 +227,16 @@ func localUnitToHTTPish(u string) string {
 	return u
 }
 
-// validMessageCellURL accepts an http(s) URL or a personium-localunit:
-// URL naming a cell (a trailing slash is added by the caller).
+// validMessageCellURL accepts a cell URL as Personium's isValidCellUrl
+// does: http(s), or personium-localunit:, with a trailing slash.
 func validMessageCellURL(u string) bool {
 	if strings.HasPrefix(u, "personium-localunit:") {
 		rest := strings.Trim(strings.TrimPrefix(u, "personium-localunit:"), "/")
-		return rest != "" && !strings.ContainsAny(rest, " \t\r\n?#")
+		return rest != "" && !strings.ContainsAny(rest, " \t\r\n?#") && strings.HasSuffix(u, "/")
 	}
 	p, err := url.Parse(u)
 	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" && p.User == nil &&
-		p.RawQuery == "" && p.Fragment == "" && len(u) <= 1024
+		p.RawQuery == "" && p.Fragment == "" && len(u) <= 1024 && strings.HasSuffix(u, "/")
 }
 
 // cellURLOf normalizes a destination: personium-localunit: URLs become
@@ -294,6 +294,9 @@ func (s *Server) messageSend(w http.ResponseWriter, r *http.Request, c *cell.Cel
 			dests = append(dests, u)
 		}
 	}
+	if toRelation != "" && !relationRE.MatchString(toRelation) {
+		return perr.New("PR400-OD-0006", "ToRelation")
+	}
 	if toRelation != "" {
 		urls, err := s.relationCells(ctx, c, toRelation)
 		if err != nil {
@@ -319,11 +322,20 @@ func (s *Server) messageSend(w http.ResponseWriter, r *http.Request, c *cell.Cel
 	}
 	from := s.cellURL(c)
 	objs, _ := m["RequestObjects"].([]any)
-	for _, o := range objs {
+	// What is delivered names an unnamed rule after the message (as
+	// Personium does); the SentMessage keeps what was sent.
+	delivered := make([]any, len(objs))
+	for i, o := range objs {
 		o, _ := o.(map[string]any) // checked by messageBody
 		if o["RequestType"] == "rule.add" && o["Name"] == nil {
-			o["Name"] = id // Personium names an unnamed rule after the message
+			cp := make(map[string]any, len(o))
+			for k, v := range o {
+				cp[k] = v
+			}
+			cp["Name"] = id
+			o = cp
 		}
+		delivered[i] = o
 	}
 	results := make([]any, 0, len(list))
 	for _, dest := range list {
@@ -345,7 +357,7 @@ func (s *Server) messageSend(w http.ResponseWriter, r *http.Request, c *cell.Cel
 		}
 		if m["Type"] == messageTypeRequest {
 			body["Status"] = "none"
-			body["RequestObjects"] = objs
+			body["RequestObjects"] = delivered
 		} else {
 			body["Status"] = "unread"
 		}
@@ -548,13 +560,16 @@ func (s *Server) messageReceived(w http.ResponseWriter, r *http.Request, c *cell
 	}
 	var body map[string]any
 	if err := json.Unmarshal(data, &body); err != nil || body == nil {
-		return perr.New("PR400-OD-0001")
+		return perr.New("PR400-CM-0004", "body")
 	}
 	cmd, _ := body["Command"].(string)
 	switch cmd {
 	case "read", "unread", "approved", "rejected":
 	default:
 		return perr.New("PR400-OD-0006", "Command")
+	}
+	if strings.Contains(id, "'") { // not a key Personium can parse
+		return perr.New("PR400-OD-0004")
 	}
 	prov := s.cfg.Cells.MessageProvider(c)
 	t := s.cfg.Cells.CellSchema().Type("ReceivedMessage")

@@ -351,8 +351,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // options answers OPTIONS with a token: the resource's own methods.
 func (s *Server) options(w http.ResponseWriter, r *http.Request, state authState) {
 	if state != authOK {
-		s.writeError(w, r, s.cfg.UnitURL, authError(r.Context()))
-		return
+		// A cell's own tokens (and transcell tokens aimed at it) are
+		// good for OPTIONS on the cell's resources.
+		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if state != authInvalid || !pds.ValidCellName(name) {
+			s.writeError(w, r, s.cfg.UnitURL, authError(r.Context()))
+			return
+		}
+		c, err := s.cfg.Cells.Get(r.Context(), name)
+		if err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+		if _, err := s.cellPrincipal(r, c); err != nil {
+			s.writeError(w, r, s.cellURL(c), err)
+			return
+		}
 	}
 	allow := allowedMethods
 	path := r.URL.Path
