@@ -188,3 +188,34 @@ func TestDavContentGarbageCollected(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDavHeaders: MKCOL and MOVE give the resource's ETag (apiref 306,
+// 309), MOVE its Location whether it replaced something or not, and a
+// Range header that does not parse is ignored (apiref 311,
+// RangeHeaderHandler).
+func TestDavHeaders(t *testing.T) {
+	box := newBox(t, "davhdr")
+	r := do(t, "MKCOL", "MKCOL", box+"col", auth(), nil)
+	if r.ok(201) {
+		r.headerMatch("ETag", `^(W/)?"[0-9]+-[0-9]+"$`)
+	}
+	do(t, "PUT a", "PUT", box+"a.txt", auth("Content-Type", "text/plain"), "hello world").must(201)
+	do(t, "PUT b", "PUT", box+"b.txt", auth("Content-Type", "text/plain"), "b").must(201)
+	r = do(t, "MOVE to a new name", "MOVE", box+"a.txt", auth("Destination", box+"c.txt"), nil)
+	if r.ok(201) {
+		r.header("Location", box+"c.txt")
+		r.headerMatch("ETag", `^(W/)?"[0-9]+-[0-9]+"$`)
+	}
+	r = do(t, "MOVE over a file", "MOVE", box+"c.txt", auth("Destination", box+"b.txt", "Overwrite", "T"), nil)
+	if r.ok(204) {
+		r.header("Location", box+"b.txt")
+		r.headerMatch("ETag", `^(W/)?"[0-9]+-[0-9]+"$`)
+	}
+	for _, bad := range []string{"bytes=abc", "bytes=5-2"} {
+		r = do(t, "GET with Range "+bad, "GET", box+"b.txt", auth("Range", bad), nil)
+		if r.ok(200) && string(r.Body) != "hello world" {
+			r.fail("want the whole file")
+		}
+	}
+	do(t, "a range beyond the end", "GET", box+"b.txt", auth("Range", "bytes=100-"), nil).wantError(416, "PR416-DV-0001")
+}

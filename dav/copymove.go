@@ -204,11 +204,24 @@ func (q *request) copyMove(move bool) error {
 		}
 		ops = append(ops, cops...)
 	}
-	if _, err := q.h.cfg.Meta.Apply(q.ctx, ops...); err != nil {
+	docs, err := q.h.cfg.Meta.Apply(q.ctx, ops...)
+	if err != nil {
 		if perr.Is(err, perr.PreconditionFailed) || perr.Is(err, perr.NotExist) || perr.Is(err, perr.Exist) {
 			return perr.New("PR503-DV-0001")
 		}
 		return err
+	}
+	// The moved resource's new ETag and its place (apiref 309), for 201
+	// and 204 alike.
+	if move {
+		for i := range docs {
+			if docs[i].ID == n.id() {
+				if moved, err := decodeNode(&docs[i]); err == nil {
+					q.w.Header().Set("ETag", etag(moved))
+				}
+			}
+		}
+		q.w.Header().Set("Location", q.href(dsegs, n.isCol()))
 	}
 	if move {
 		q.dropLocks(q.segs)

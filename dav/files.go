@@ -47,11 +47,14 @@ func (q *request) get() error {
 		q.w.WriteHeader(http.StatusNotModified)
 		return nil
 	}
+	ignoreRange := false
 	if rng := q.r.Header.Get("Range"); rng != "" && q.r.Header.Get("If-Range") == "" {
-		if !satisfiable(rng, n.body.Size) {
+		valid, ok := satisfiable(rng, n.body.Size)
+		if valid && !ok {
 			h.Set("Content-Range", "bytes */"+strconv.FormatInt(n.body.Size, 10))
 			return perr.New("PR416-DV-0001")
 		}
+		ignoreRange = !valid
 	}
 	rd, err := q.open(n)
 	if err != nil {
@@ -64,6 +67,9 @@ func (q *request) get() error {
 	r := q.r.Clone(q.ctx)
 	for _, k := range []string{"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
 		r.Header.Del(k)
+	}
+	if ignoreRange {
+		r.Header.Del("Range") // not a Range header we understand: the whole file
 	}
 	http.ServeContent(q.w, r, "", time.UnixMilli(n.doc.Updated), &loggingReader{rd: rd, q: q, n: n})
 	return nil
@@ -105,32 +111,33 @@ func (l *loggingReader) Read(p []byte) (int, error) {
 
 func (l *loggingReader) Seek(off int64, whence int) (int64, error) { return l.rd.Seek(off, whence) }
 
-// satisfiable checks a Range header the way Personium does: a syntax
-// error or a set of ranges none of which overlaps the content is 416.
-// Numbers too large for int64 are errors, not wrap-arounds.
-func satisfiable(h string, size int64) bool {
-	spec, ok := strings.CutPrefix(strings.TrimSpace(h), "bytes=")
-	if !ok {
-		return false
+// satisfiable checks a Range header the way Personium's
+// RangeHeaderHandler does (and RFC 7233 §3.1 asks): a header that does
+// not parse is not valid and is ignored (the whole file is sent); a
+// valid one none of whose ranges overlaps the content is not
+// satisfiable (416). Numbers too large for int64 make it invalid.
+func satisfiable(h string, size int64) (valid, ok bool) {
+	spec, found := strings.CutPrefix(strings.TrimSpace(h), "bytes")
+	spec = strings.TrimSpace(spec)
+	if !found || !strings.HasPrefix(spec, "=") {
+		return false, false
 	}
+	spec = strings.TrimPrefix(spec, "=")
 	any := false
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		first, last, ok := strings.Cut(part, "-")
-		if !ok {
-			return false
+		first, last, found := strings.Cut(part, "-")
+		if !found {
+			return false, false
 		}
 		first, last = strings.TrimSpace(first), strings.TrimSpace(last)
 		switch {
 		case first == "" && last == "":
-			return false
+			return false, false
 		case first == "":
 			n, err := strconv.ParseInt(last, 10, 64)
 			if err != nil || n < 0 {
-				return false
+				return false, false
 			}
 			if n > 0 && size > 0 {
 				any = true
@@ -138,12 +145,12 @@ func satisfiable(h string, size int64) bool {
 		default:
 			a, err := strconv.ParseInt(first, 10, 64)
 			if err != nil || a < 0 {
-				return false
+				return false, false
 			}
 			if last != "" {
 				b, err := strconv.ParseInt(last, 10, 64)
 				if err != nil || b < a {
-					return false
+					return false, false
 				}
 			}
 			if a < size {
@@ -151,7 +158,7 @@ func satisfiable(h string, size int64) bool {
 			}
 		}
 	}
-	return any
+	return true, any
 }
 
 // countingReader counts the bytes read through it.
@@ -492,9 +499,11 @@ func (q *request) mkcol() error {
 			Key: SrcCollection, Published: now, Updated: now}, body: nodeBody{Type: string(CollectionPlain), Box: q.box.Root}}
 		extra = append(extra, metastore.Op{Type: metastore.Create, Doc: src.encode()})
 	}
-	if _, err := q.commitNode(n, extra...); err != nil {
+	stored, err := q.commitNode(n, extra...)
+	if err != nil {
 		return err
 	}
+	q.w.Header().Set("ETag", etag(stored))
 	q.w.WriteHeader(http.StatusCreated)
 	return nil
 }

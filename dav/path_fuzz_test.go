@@ -43,8 +43,8 @@ func FuzzSatisfiable(f *testing.F) {
 		if size < 0 {
 			size = -size
 		}
-		if satisfiable(h, size) && size == 0 {
-			t.Fatalf("satisfiable(%q, 0) = true", h)
+		if valid, ok := satisfiable(h, size); (ok && size == 0) || (ok && !valid) {
+			t.Fatalf("satisfiable(%q, %d) = %v, %v", h, size, valid, ok)
 		}
 	})
 }

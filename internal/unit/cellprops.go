@@ -27,7 +27,7 @@ func (s *Server) propfindCell(w http.ResponseWriter, r *http.Request, c *cell.Ce
 		perr.Write(w, r, perr.New("PR403-DV-0001"))
 		return
 	default:
-		perr.Write(w, r, perr.New("PR400-DV-0003"))
+		perr.Write(w, r, perr.New("PR400-DV-0003", depth))
 		return
 	}
 	if err := s.cellPriv(r.Context(), c, p, "propfind"); err != nil {
