@@ -219,3 +219,25 @@ func TestDavHeaders(t *testing.T) {
 	}
 	do(t, "a range beyond the end", "GET", box+"b.txt", auth("Range", "bytes=100-"), nil).wantError(416, "PR416-DV-0001")
 }
+
+// TestDavBadTokenOnPublic: a token that is not good (garbage, expired)
+// still reads what anyone may read, since the ACLs are checked first
+// (Personium DavRsCmp.checkAccessContext); elsewhere, and for what does
+// not exist, it gets its 401.
+func TestDavBadTokenOnPublic(t *testing.T) {
+	box := newBox(t, "davpub")
+	do(t, "MKCOL pub", "MKCOL", box+"pub", auth(), nil).must(201)
+	do(t, "MKCOL private", "MKCOL", box+"private", auth(), nil).must(201)
+	acl := `<D:acl xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:ace><D:principal><D:all/></D:principal><D:grant><D:privilege><D:read/></D:privilege></D:grant></D:ace></D:acl>`
+	do(t, "ACL pub: all may read", "ACL", box+"pub", auth(), acl).must(200)
+	do(t, "PUT public file", "PUT", box+"pub/index.html", auth("Content-Type", "text/html"), "<p>hi</p>").must(201)
+	do(t, "PUT private file", "PUT", box+"private/secret.txt", auth("Content-Type", "text/plain"), "s").must(201)
+	bad := hdr{"Authorization": "Bearer AR~garbage"}
+	r := do(t, "public file with a bad token", "GET", box+"pub/index.html", bad, nil)
+	if r.ok(200) && string(r.Body) != "<p>hi</p>" {
+		r.fail("wrong body")
+	}
+	do(t, "private file with a bad token", "GET", box+"private/secret.txt", bad, nil).wantError(401, "PR401-AU-0006")
+	do(t, "missing file with a bad token", "GET", box+"pub/nothing.html", bad, nil).wantError(401, "PR401-AU-0006")
+	do(t, "writing the public folder with a bad token", "PUT", box+"pub/x.txt", bad, "x").wantError(401, "PR401-AU-0006")
+}

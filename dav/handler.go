@@ -352,6 +352,12 @@ func (q *request) existing(want pds.Privilege) (*resolution, *node, error) {
 		return nil, nil, err
 	}
 	if res.target == nil {
+		// A caller whose credentials failed learns why, not what exists.
+		if ce, ok := q.box.Access.(credentialFailure); ok {
+			if err := ce.CredentialError(); err != nil {
+				return nil, nil, err
+			}
+		}
 		return nil, nil, perr.New("PR404-DV-0001", q.r.URL.Path)
 	}
 	if err := q.check(res.chain(), want); err != nil {
@@ -359,6 +365,11 @@ func (q *request) existing(want pds.Privilege) (*resolution, *node, error) {
 	}
 	return res, res.target, nil
 }
+
+// credentialFailure is implemented by an Access whose request carried
+// credentials that were not accepted and now runs as anonymous (so that
+// what anyone may read stays readable): CredentialError says why.
+type credentialFailure interface{ CredentialError() error }
 
 // inside answers a request for a path inside a file (404) or inside an
 // OData or engine service collection whose handler is not configured

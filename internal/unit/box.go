@@ -74,9 +74,17 @@ func (s *Server) handleBox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.boxPrincipal(r, c, b.name, b.schema)
+	var authErr error
 	if err != nil {
-		s.writeError(w, r, s.cellURL(c), err)
-		return
+		if perr.Public(err).Status() != http.StatusUnauthorized {
+			s.writeError(w, r, s.cellURL(c), err)
+			return
+		}
+		// A token that is not good (expired, for another cell…) is
+		// answered only where anyone may not do the thing: the ACLs are
+		// checked first, as Personium's DavRsCmp.checkAccessContext does,
+		// so that public content stays readable.
+		p, authErr = pds.Principal{}, err
 	}
 	boxURL := s.cellURL(c) + b.name + "/"
 	s.cfg.DAV.ServeBox(w, r, &dav.Box{
@@ -86,7 +94,7 @@ func (s *Server) handleBox(w http.ResponseWriter, r *http.Request) {
 		RoleBase:    s.cellURL(c) + "__role/" + b.name + "/",
 		Published:   b.published,
 		Updated:     b.updated,
-		Access:      &boxAccess{s: s, p: p, c: c, box: b},
+		Access:      &boxAccess{s: s, p: p, c: c, box: b, authErr: authErr},
 		Principal:   principalID(p),
 		PlainClient: r.Context().Value(authStateKey{}) == authBasic,
 	}, strings.TrimPrefix(rest, "/"))
@@ -150,6 +158,10 @@ type boxAccess struct {
 	p   pds.Principal
 	c   *cell.Cell
 	box *boxInfo
+	// authErr is why the request's credentials were not accepted; the
+	// request then runs as anonymous and gets authErr where anonymous
+	// may not act.
+	authErr error
 
 	cellACL *acl.ACL // loaded once
 }
@@ -185,9 +197,22 @@ func (a *boxAccess) Check(ctx context.Context, chain []*acl.ACL, want pds.Privil
 		return nil
 	}
 	if a.p.Kind == pds.Anonymous {
-		return authError(ctx)
+		return a.anonymousError(ctx)
 	}
 	return perr.New("PR403-AU-0002")
+}
+
+// CredentialError tells the WebDAV handler why the request's credentials
+// were not accepted (nil if they were, or there were none).
+func (a *boxAccess) CredentialError() error { return a.authErr }
+
+// anonymousError is the answer to an anonymous request that may not act:
+// why its credentials failed, if it had some.
+func (a *boxAccess) anonymousError(ctx context.Context) error {
+	if a.authErr != nil {
+		return a.authErr
+	}
+	return authError(ctx)
 }
 
 // schemaAccess enforces p:requireSchemaAuthz.
@@ -196,7 +221,7 @@ func (a *boxAccess) schemaAccess(ctx context.Context, level acl.SchemaAuthz) err
 		return nil
 	}
 	if a.p.Kind == pds.Anonymous {
-		return authError(ctx)
+		return a.anonymousError(ctx)
 	}
 	tokenSchema := strings.TrimSuffix(a.p.Schema, "#c")
 	if a.box.schema != "" {
