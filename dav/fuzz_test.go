@@ -86,11 +86,13 @@ func checkWritable(t *testing.T, props []Property, withValues bool) {
 	if !withValues || len(props) == 0 {
 		return
 	}
-	doc := []byte(`<D:propertyupdate xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop>`)
+	// appendProperty writes for the context of WriteMultistatus: DAV: is
+	// the default namespace, D and p are declared.
+	doc := []byte(`<propertyupdate xmlns="DAV:" xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><set><prop>`)
 	for i := range props {
-		doc = appendProperty(doc, &props[i])
+		doc = appendProperty(doc, &props[i], true)
 	}
-	doc = append(doc, "</D:prop></D:set></D:propertyupdate>"...)
+	doc = append(doc, "</prop></set></propertyupdate>"...)
 	if len(doc) > MaxXMLBytes {
 		return
 	}

@@ -245,7 +245,7 @@ func TestBadPaths(t *testing.T) {
 	e.want(e.do("PUT", long, strings.NewReader("1")), http.StatusForbidden, "PR403-DV-0004")
 	r := e.do("PROPFIND", "", nil, "Depth", "1")
 	e.want(r, http.StatusMultiStatus, "")
-	if n := strings.Count(string(r.body), "<D:response>"); n != 2 {
+	if n := strings.Count(string(r.body), "<response>"); n != 2 {
 		t.Fatalf("box holds %d resources after bad PUTs, want root and ok: %s", n, r.body)
 	}
 }
@@ -268,7 +268,7 @@ func TestPropfindProppatch(t *testing.T) {
 	e.want(e.do("PROPPATCH", "f", strings.NewReader(patch)), http.StatusMultiStatus, "")
 	r := e.do("PROPFIND", "f", nil, "Depth", "0")
 	e.want(r, http.StatusMultiStatus, "")
-	for _, want := range []string{"<D:getcontentlength>5</D:getcontentlength>", "red<z:x", "<D:supportedlock>", "current-user-privilege-set"} {
+	for _, want := range []string{"<getcontentlength>5</getcontentlength>", "red<z:x", "<supportedlock>", "current-user-privilege-set"} {
 		if !strings.Contains(strings.ReplaceAll(string(r.body), "ns0:", "z:"), want) {
 			t.Fatalf("PROPFIND lacks %q: %s", want, r.body)
 		}

@@ -199,7 +199,7 @@ func WriteLockResponse(w io.Writer, p Property) error {
 		b = append(b, ` xmlns:p="`+NSPersonium+`"`...)
 	}
 	b = append(b, '>')
-	b = appendProperty(b, &p)
+	b = appendProperty(b, &p, false)
 	b = append(b, "</D:prop>\n"...)
 	_, err := w.Write(b)
 	return err

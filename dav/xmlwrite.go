@@ -39,11 +39,16 @@ type Response struct {
 // WriteMultistatus writes a 207 body:
 //
 //	<?xml version="1.0" encoding="UTF-8"?>
-//	<D:multistatus xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">…
+//	<multistatus xmlns="DAV:" xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">…
 //
-// Each property element is written with the prefix D or p for those
-// namespaces, no prefix for the empty namespace and ns0 (declared on the
-// element) for any other, its Attr, and its InnerXML verbatim (an empty
+// as Personium writes it: DAV: is the default namespace, so that clients
+// that look elements up by their bare names (getElementsByTagName("href"))
+// find them. Each property element is written unprefixed if it is in
+// DAV: and its InnerXML has no unprefixed element (which would otherwise
+// fall into DAV:), else with the prefix D or p for those namespaces, no
+// prefix for the empty namespace and ns0 (declared on the element) for
+// any other, with xmlns="" where unprefixed elements inside must stay in
+// no namespace; then its Attr, and its InnerXML verbatim (an empty
 // element when InnerXML is empty). Status lines read "HTTP/1.1 200 OK".
 // Everything is checked before the first byte is written: a property
 // name that is not an XML name, an InnerXML that is not self-contained
@@ -59,7 +64,7 @@ func WriteMultistatus(w io.Writer, rs []Response) error {
 	}
 	b := make([]byte, 0, 4096)
 	b = append(b, xml.Header...)
-	b = append(b, `<D:multistatus xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">`...)
+	b = append(b, `<multistatus xmlns="DAV:" xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">`...)
 	bw := bufio.NewWriter(w)
 	for i := range rs {
 		b = appendResponse(b, &rs[i])
@@ -68,7 +73,7 @@ func WriteMultistatus(w io.Writer, rs []Response) error {
 		}
 		b = b[:0]
 	}
-	b = append(b, "</D:multistatus>\n"...)
+	b = append(b, "</multistatus>\n"...)
 	if _, err := bw.Write(b); err != nil {
 		return err
 	}
@@ -85,11 +90,11 @@ func WriteMkcolResponse(w io.Writer, ps []Propstat) error {
 			return &perr.E{Kind: perr.Internal, Op: op, Err: err}
 		}
 	}
-	b := append([]byte(xml.Header), `<D:mkcol-response xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">`...)
+	b := append([]byte(xml.Header), `<mkcol-response xmlns="DAV:" xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">`...)
 	for i := range ps {
 		b = appendPropstat(b, &ps[i])
 	}
-	b = append(b, "</D:mkcol-response>\n"...)
+	b = append(b, "</mkcol-response>\n"...)
 	_, err := w.Write(b)
 	return err
 }
@@ -173,9 +178,9 @@ func checkProperty(p *Property) error {
 }
 
 func appendResponse(b []byte, r *Response) []byte {
-	b = append(b, "<D:response><D:href>"...)
+	b = append(b, "<response><href>"...)
 	b = appendEscaped(b, r.Href, false)
-	b = append(b, "</D:href>"...)
+	b = append(b, "</href>"...)
 	if len(r.Propstats) == 0 {
 		b = appendStatus(b, r.Status)
 	}
@@ -184,47 +189,47 @@ func appendResponse(b []byte, r *Response) []byte {
 	}
 	b = appendError(b, r.Error)
 	b = appendDescription(b, r.ResponseDescription)
-	return append(b, "</D:response>\n"...)
+	return append(b, "</response>\n"...)
 }
 
 func appendPropstat(b []byte, ps *Propstat) []byte {
-	b = append(b, "<D:propstat><D:prop>"...)
+	b = append(b, "<propstat><prop>"...)
 	for i := range ps.Props {
-		b = appendProperty(b, &ps.Props[i])
+		b = appendProperty(b, &ps.Props[i], true)
 	}
-	b = append(b, "</D:prop>"...)
+	b = append(b, "</prop>"...)
 	b = appendStatus(b, ps.Status)
 	b = appendError(b, ps.Error)
 	b = appendDescription(b, ps.ResponseDescription)
-	return append(b, "</D:propstat>"...)
+	return append(b, "</propstat>"...)
 }
 
 func appendStatus(b []byte, s int) []byte {
-	b = append(b, "<D:status>HTTP/1.1 "...)
+	b = append(b, "<status>HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(s), 10)
 	b = append(b, ' ')
 	b = appendEscaped(b, http.StatusText(s), false)
-	return append(b, "</D:status>"...)
+	return append(b, "</status>"...)
 }
 
 func appendError(b []byte, es []Property) []byte {
 	if len(es) == 0 {
 		return b
 	}
-	b = append(b, "<D:error>"...)
+	b = append(b, "<error>"...)
 	for i := range es {
-		b = appendProperty(b, &es[i])
+		b = appendProperty(b, &es[i], true)
 	}
-	return append(b, "</D:error>"...)
+	return append(b, "</error>"...)
 }
 
 func appendDescription(b []byte, d string) []byte {
 	if d == "" {
 		return b
 	}
-	b = append(b, "<D:responsedescription>"...)
+	b = append(b, "<responsedescription>"...)
 	b = appendEscaped(b, d, false)
-	return append(b, "</D:responsedescription>"...)
+	return append(b, "</responsedescription>"...)
 }
 
 // fixedPrefix gives the prefixes that need no declaration inside a
@@ -243,8 +248,10 @@ func fixedPrefix(space string) (string, bool) {
 	return "", false
 }
 
-// appendProperty writes a checked property element.
-func appendProperty(b []byte, p *Property) []byte {
+// appendProperty writes a checked property element, for a context where
+// DAV: is the default namespace if davDefault (WriteMultistatus), else
+// where there is no default namespace; D and p are declared in both.
+func appendProperty(b []byte, p *Property, davDefault bool) []byte {
 	prefixes := map[string]string{} // namespace → prefix declared on the element
 	var decls []nsDecl
 	prefixOf := func(space string) string {
@@ -259,7 +266,25 @@ func appendProperty(b []byte, p *Property) []byte {
 		decls = append(decls, nsDecl{pf, space})
 		return pf
 	}
-	e := elem{name: p.Name, prefix: prefixOf(p.Name.Space)}
+	// The element's own prefix: DAV: is the default namespace of the
+	// document, unless unprefixed elements inside must stay in no
+	// namespace; then xmlns="" resets the default for them.
+	inner := hasUnprefixedElement(p.InnerXML)
+	var e elem
+	switch {
+	case !davDefault:
+		e = elem{name: p.Name, prefix: prefixOf(p.Name.Space)}
+	case p.Name.Space == NSDAV && !inner:
+		e = elem{name: p.Name}
+	case p.Name.Space == "":
+		e = elem{name: p.Name}
+		decls = append(decls, nsDecl{"", ""})
+	default:
+		e = elem{name: p.Name, prefix: prefixOf(p.Name.Space)}
+		if inner {
+			decls = append(decls, nsDecl{"", ""})
+		}
+	}
 	for _, a := range p.Attr {
 		pf := ""
 		if a.Name.Space != "" {
@@ -275,6 +300,28 @@ func appendProperty(b []byte, p *Property) []byte {
 	b = append(b, '>')
 	b = append(b, p.InnerXML...)
 	return appendEndTag(b, xml.Name{Space: e.prefix, Local: p.Name.Local})
+}
+
+// hasUnprefixedElement reports whether the well-formed content x has an
+// element without a prefix.
+func hasUnprefixedElement(x []byte) bool {
+	for i := 0; i+1 < len(x); i++ {
+		if x[i] != '<' {
+			continue
+		}
+		switch x[i+1] {
+		case '/', '!', '?':
+			continue
+		}
+		j := i + 1
+		for j < len(x) && x[j] != ':' && x[j] != '>' && x[j] != '/' && x[j] != ' ' && x[j] != '\t' && x[j] != '\n' && x[j] != '\r' {
+			j++
+		}
+		if j >= len(x) || x[j] != ':' {
+			return true
+		}
+	}
+	return false
 }
 
 // appendStartTag writes "<prefix:local" with the declarations extra,

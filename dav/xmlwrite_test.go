@@ -24,6 +24,9 @@ func TestWriteMultistatus(t *testing.T) {
 				{Name: nn("", "nonamespace"), InnerXML: []byte("a &lt; b")},
 				{Name: pn("service"), Attr: []xml.Attr{attr("", "language", "JavaScript"), attr("urn:z", "k", `"q"`), lang("en")},
 					InnerXML: []byte(`<p:path xmlns:p="urn:x-personium:xmlns" name="hello" src="hello.js"/>`)},
+				// Unprefixed elements inside stay in no namespace.
+				{Name: dn("dead"), InnerXML: []byte("x<y/>")},
+				{Name: nn("urn:z", "nested"), InnerXML: []byte("<plain/>")},
 			},
 			Status: 200,
 		}, {
@@ -41,22 +44,24 @@ func TestWriteMultistatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `<?xml version="1.0" encoding="UTF-8"?>
-<D:multistatus xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">` +
-		`<D:response><D:href>https://unit.example/cell/box/col%20a/?x=1&amp;y=&lt;2&gt;</D:href>` +
-		`<D:propstat><D:prop>` +
-		`<D:creationdate>2013-07-01T20:25:04.414Z</D:creationdate>` +
-		`<D:getlastmodified>Mon, 01 Jul 2013 20:25:04 GMT</D:getlastmodified>` +
-		`<D:resourcetype><D:collection xmlns:D="DAV:"/><p:odata xmlns:p="urn:x-personium:xmlns"/></D:resourcetype>` +
+<multistatus xmlns="DAV:" xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns">` +
+		`<response><href>https://unit.example/cell/box/col%20a/?x=1&amp;y=&lt;2&gt;</href>` +
+		`<propstat><prop>` +
+		`<creationdate>2013-07-01T20:25:04.414Z</creationdate>` +
+		`<getlastmodified>Mon, 01 Jul 2013 20:25:04 GMT</getlastmodified>` +
+		`<resourcetype><D:collection xmlns:D="DAV:"/><p:odata xmlns:p="urn:x-personium:xmlns"/></resourcetype>` +
 		`<ns0:author xmlns:ns0="urn:z"><Z:name xmlns:Z="urn:z">Jane</Z:name></ns0:author>` +
-		`<nonamespace>a &lt; b</nonamespace>` +
+		`<nonamespace xmlns="">a &lt; b</nonamespace>` +
 		`<p:service xmlns:ns0="urn:z" language="JavaScript" ns0:k="&quot;q&quot;" xml:lang="en"><p:path xmlns:p="urn:x-personium:xmlns" name="hello" src="hello.js"/></p:service>` +
-		`</D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>` +
-		`<D:propstat><D:prop><ns0:missing xmlns:ns0="urn:z"/></D:prop><D:status>HTTP/1.1 404 Not Found</D:status>` +
-		`<D:responsedescription>not &lt;here&gt;</D:responsedescription></D:propstat>` +
-		"</D:response>\n" +
-		`<D:response><D:href>/cell/box/gone</D:href><D:status>HTTP/1.1 404 Not Found</D:status>` +
-		`<D:error><D:lock-token-submitted><D:href xmlns:D="DAV:">/x</D:href></D:lock-token-submitted></D:error>` +
-		"</D:response>\n</D:multistatus>\n"
+		`<D:dead xmlns="">x<y/></D:dead>` +
+		`<ns0:nested xmlns:ns0="urn:z" xmlns=""><plain/></ns0:nested>` +
+		`</prop><status>HTTP/1.1 200 OK</status></propstat>` +
+		`<propstat><prop><ns0:missing xmlns:ns0="urn:z"/></prop><status>HTTP/1.1 404 Not Found</status>` +
+		`<responsedescription>not &lt;here&gt;</responsedescription></propstat>` +
+		"</response>\n" +
+		`<response><href>/cell/box/gone</href><status>HTTP/1.1 404 Not Found</status>` +
+		`<error><lock-token-submitted><D:href xmlns:D="DAV:">/x</D:href></lock-token-submitted></error>` +
+		"</response>\n</multistatus>\n"
 	if got := b.String(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -279,10 +284,10 @@ func TestWriteMkcolResponse(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `<?xml version="1.0" encoding="UTF-8"?>
-<D:mkcol-response xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:propstat><D:prop>` +
-		`<D:resourcetype><D:collection xmlns:D="DAV:"/><p:box xmlns:p="urn:x-personium:xmlns"/></D:resourcetype></D:prop>` +
-		`<D:status>HTTP/1.1 403 Forbidden</D:status><D:error><D:valid-resourcetype/></D:error>` +
-		`<D:responsedescription>such DC1 extension not supported on this server</D:responsedescription></D:propstat></D:mkcol-response>
+<mkcol-response xmlns="DAV:" xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><propstat><prop>` +
+		`<resourcetype><D:collection xmlns:D="DAV:"/><p:box xmlns:p="urn:x-personium:xmlns"/></resourcetype></prop>` +
+		`<status>HTTP/1.1 403 Forbidden</status><error><valid-resourcetype/></error>` +
+		`<responsedescription>such DC1 extension not supported on this server</responsedescription></propstat></mkcol-response>
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)

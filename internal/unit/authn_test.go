@@ -728,9 +728,9 @@ func TestCellPropfindAndProppatch(t *testing.T) {
 
 	r := e.must(207, "PROPFIND", "c", "", "Depth", "1")
 	body := string(r.body)
-	for _, want := range []string{"<D:href>" + e.url + "c/</D:href>", "<p:cellstatus>normal</p:cellstatus>",
-		`xml:base="` + e.url + `c/__role/__/"`, "<D:href>viewer</D:href>", "<D:href>" + e.url + "c/b1/</D:href>",
-		"<D:href>" + e.url + "c/__/</D:href>", "<p:root/>", "<p:auth-read/>"} {
+	for _, want := range []string{"<href>" + e.url + "c/</href>", "<p:cellstatus>normal</p:cellstatus>",
+		`xml:base="` + e.url + `c/__role/__/"`, "<D:href>viewer</D:href>", "<href>" + e.url + "c/b1/</href>",
+		"<href>" + e.url + "c/__/</href>", "<p:root/>", "<p:auth-read/>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("master PROPFIND lacks %s:\n%s", want, body)
 		}
