@@ -123,7 +123,7 @@ func (q *request) copyMove(move bool) error {
 		}
 	}
 	if dst.missing > 0 {
-		return perr.New("PR409-DV-0001", q.href(dsegs[:len(dsegs)-1], true))
+		return perr.New("PR409-DV-0001", q.url(dsegs[:len(dsegs)-1], true))
 	}
 	dparent := dst.parent()
 	if n.special() || n.isCol() {

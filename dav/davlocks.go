@@ -287,7 +287,7 @@ func (q *request) lock() error {
 	n := res.target
 	switch {
 	case n == nil && (res.missing > 0 || len(q.segs) == 0):
-		return perr.New("PR409-DV-0001", q.href(q.segs[:max(len(q.segs)-1, 0)], true))
+		return perr.New("PR409-DV-0001", q.url(q.segs[:max(len(q.segs)-1, 0)], true))
 	case n == nil:
 		err = q.check(res.parentChain(), acl.Bind)
 	default:

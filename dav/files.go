@@ -28,7 +28,7 @@ func (q *request) get() error {
 		if n.special() {
 			return perr.New("PR501-MC-0002", n.typ()+" collection")
 		}
-		body := "URL : " + q.href(q.segs, true) + "\n"
+		body := "URL : " + q.url(q.segs, true) + "\n"
 		h := q.w.Header()
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 		h.Set("Content-Length", strconv.Itoa(len(body)))
@@ -191,7 +191,7 @@ func (q *request) put() error {
 	case n != nil && n.isCol():
 		return perr.New("PR400-DV-0012")
 	case n == nil && res.missing > 0:
-		return perr.New("PR409-DV-0001", q.href(q.segs[:len(q.segs)-1], true))
+		return perr.New("PR409-DV-0001", q.url(q.segs[:len(q.segs)-1], true))
 	}
 	if n == nil {
 		err = q.check(res.parentChain(), acl.Bind)
@@ -437,7 +437,7 @@ func (q *request) mkcol() error {
 			return perr.New("PR400-DV-0018")
 		}
 		if res.under.isFile() {
-			return perr.New("PR409-DV-0001", q.href(q.segs[:len(q.segs)-1], true))
+			return perr.New("PR409-DV-0001", q.url(q.segs[:len(q.segs)-1], true))
 		}
 		return q.inside(res)
 	}
@@ -447,7 +447,7 @@ func (q *request) mkcol() error {
 		return perr.New("PR405-DV-0001")
 	case res.missing > 0:
 		discard(q.r)
-		return perr.New("PR409-DV-0001", q.href(q.segs[:len(q.segs)-1], true))
+		return perr.New("PR409-DV-0001", q.url(q.segs[:len(q.segs)-1], true))
 	}
 	parent := res.parent()
 	if parent.id() != q.box.Root && parent.name() == SrcCollection && len(res.ancestors) > 1 &&

@@ -268,8 +268,10 @@ func (q *request) fail(err error) {
 	perr.Write(q.w, q.r, err)
 }
 
-// href returns the absolute URL of the resource at segs.
-func (q *request) href(segs []string, col bool) string {
+// url returns the absolute URL of the resource at segs, a collection's
+// with a trailing slash: the base URL given to collection handlers and
+// the form error messages show.
+func (q *request) url(segs []string, col bool) string {
 	var b strings.Builder
 	b.WriteString(q.box.URL)
 	for i, s := range segs {
@@ -279,6 +281,32 @@ func (q *request) href(segs []string, col bool) string {
 		b.WriteString(escapeSegment(s))
 	}
 	if col && len(segs) > 0 {
+		b.WriteByte('/')
+	}
+	return b.String()
+}
+
+// href returns the absolute URL of the resource at segs as multistatus
+// answers and Location headers give it. A collection's
+// URL ends in a slash for plain WebDAV clients (RFC 4918 §8.3, what
+// Finder, Windows and davfs2 expect), and without one for Personium
+// apps, as Personium writes it (the box root too: …/cell/box).
+func (q *request) href(segs []string, col bool) string {
+	if len(segs) == 0 {
+		if q.box.PlainClient {
+			return q.box.URL
+		}
+		return strings.TrimSuffix(q.box.URL, "/")
+	}
+	var b strings.Builder
+	b.WriteString(q.box.URL)
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(escapeSegment(s))
+	}
+	if col && q.box.PlainClient {
 		b.WriteByte('/')
 	}
 	return b.String()
@@ -459,7 +487,7 @@ func (q *request) handOver(res *resolution, col *node, rawRest []string) error {
 		}
 	}
 	q.h.cfg.Special(q.w, q.r, &Special{Box: q.box, Type: CollectionType(col.typ()), Node: col.id(),
-		URL: q.href(colSegs, true), Path: path, Chain: chain, Props: col.props(),
+		URL: q.url(colSegs, true), Path: path, Chain: chain, Props: col.props(),
 		ReadSource: func(ctx context.Context, name string) ([]byte, error) { return q.readSource(ctx, col, name) }})
 	return nil
 }
