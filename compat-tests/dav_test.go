@@ -218,12 +218,37 @@ func TestDavHeaders(t *testing.T) {
 		}
 	}
 	do(t, "a range beyond the end", "GET", box+"b.txt", auth("Range", "bytes=100-"), nil).wantError(416, "PR416-DV-0001")
+
+	// A box with a schema takes no Basic authentication, and says so.
+	cell := strings.TrimSuffix(strings.TrimSuffix(box, "/"), "box")
+	create(t, "app box", cell+"__ctl/Box", map[string]any{"Name": "app", "Schema": "https://hdr-app.example/"}, nil)
+	r = do(t, "anonymous in the app box", "GET", cell+"app/x.txt", hdr{}, nil)
+	if r.ok(401) {
+		if got := r.Header.Values("WWW-Authenticate"); len(got) != 1 || !strings.HasPrefix(got[0], "Bearer ") {
+			r.fail("WWW-Authenticate %q, want Bearer only", got)
+		}
+	}
+	r = do(t, "anonymous in a plain box", "GET", box+"b.txt", hdr{}, nil)
+	if r.ok(401) && len(r.Header.Values("WWW-Authenticate")) != 2 {
+		r.fail("WWW-Authenticate %q, want Bearer and Basic", r.Header.Values("WWW-Authenticate"))
+	}
+
+	// PROPPATCH echoes what it set (apiref 308, 313; 291 for the cell).
+	patch := `<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:color>red</Z:color></D:prop></D:set></D:propertyupdate>`
+	r = do(t, "PROPPATCH a file", "PROPPATCH", box+"b.txt", auth("Content-Type", "application/xml"), patch)
+	if r.ok(207) && !strings.Contains(string(r.Body), ">red</") {
+		r.fail("the value set is not echoed")
+	}
+	r = do(t, "PROPPATCH the cell", "PROPPATCH", cell, auth("Content-Type", "application/xml"), patch)
+	if r.ok(207) && !strings.Contains(string(r.Body), ">red</") {
+		r.fail("the value set is not echoed")
+	}
 }
 
 // TestDavBadTokenOnPublic: a token that is not good (garbage, expired)
 // still reads what anyone may read, since the ACLs are checked first
-// (Personium DavRsCmp.checkAccessContext); elsewhere, and for what does
-// not exist, it gets its 401.
+// (Personium DavRsCmp.checkAccessContext); elsewhere it gets its 401,
+// also for what does not exist.
 func TestDavBadTokenOnPublic(t *testing.T) {
 	box := newBox(t, "davpub")
 	do(t, "MKCOL pub", "MKCOL", box+"pub", auth(), nil).must(201)
@@ -238,6 +263,10 @@ func TestDavBadTokenOnPublic(t *testing.T) {
 		r.fail("wrong body")
 	}
 	do(t, "private file with a bad token", "GET", box+"private/secret.txt", bad, nil).wantError(401, "PR401-AU-0006")
-	do(t, "missing file with a bad token", "GET", box+"pub/nothing.html", bad, nil).wantError(401, "PR401-AU-0006")
+	// Where anyone may read, anyone may learn that nothing is there;
+	// elsewhere not (Personium NullResource checks the ACL first).
+	do(t, "missing public file with a bad token", "GET", box+"pub/nothing.html", bad, nil).wantError(404, "PR404-DV-0001")
+	do(t, "missing private file with a bad token", "GET", box+"private/nothing.txt", bad, nil).wantError(401, "PR401-AU-0006")
+	do(t, "missing private file, anonymous", "GET", box+"private/nothing.txt", hdr{}, nil).wantError(401, "PR401-AU-0001")
 	do(t, "writing the public folder with a bad token", "PUT", box+"pub/x.txt", bad, "x").wantError(401, "PR401-AU-0006")
 }

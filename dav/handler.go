@@ -122,6 +122,10 @@ type Box struct {
 	// Token-bearing callers (Personium apps) get Personium's rule: 403
 	// unless X-Personium-Recursive: true.
 	PlainClient bool
+	// NoBasic is set for boxes that do not take HTTP Basic (those with a
+	// schema): a 401 then offers Bearer only, as Personium's
+	// getAcceptableAuthScheme does.
+	NoBasic bool
 }
 
 // Special is a request for an OData or engine service collection's
@@ -263,7 +267,9 @@ func (q *request) fail(err error) {
 			realm = realm[:i+1]
 		}
 		h.Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-		h.Add("WWW-Authenticate", `Basic realm="`+realm+`"`)
+		if !q.box.NoBasic {
+			h.Add("WWW-Authenticate", `Basic realm="`+realm+`"`)
+		}
 	}
 	perr.Write(q.w, q.r, err)
 }
@@ -380,11 +386,12 @@ func (q *request) existing(want pds.Privilege) (*resolution, *node, error) {
 		return nil, nil, err
 	}
 	if res.target == nil {
-		// A caller whose credentials failed learns why, not what exists.
-		if ce, ok := q.box.Access.(credentialFailure); ok {
-			if err := ce.CredentialError(); err != nil {
-				return nil, nil, err
-			}
+		// Only a caller who may do the thing learns that there is
+		// nothing: the ACLs that would apply are checked first, as
+		// Personium's NullResource does (anonymous callers get 401, others
+		// without the privilege 403).
+		if err := q.check(res.chain(), want); err != nil {
+			return nil, nil, err
 		}
 		return nil, nil, perr.New("PR404-DV-0001", q.r.URL.Path)
 	}
@@ -393,11 +400,6 @@ func (q *request) existing(want pds.Privilege) (*resolution, *node, error) {
 	}
 	return res, res.target, nil
 }
-
-// credentialFailure is implemented by an Access whose request carried
-// credentials that were not accepted and now runs as anonymous (so that
-// what anyone may read stays readable): CredentialError says why.
-type credentialFailure interface{ CredentialError() error }
 
 // inside answers a request for a path inside a file (404) or inside an
 // OData or engine service collection whose handler is not configured

@@ -247,9 +247,14 @@ func (q *request) proppatch() error {
 					return err
 				}
 			}
-			if protected[p.Name] {
+			switch {
+			case protected[p.Name]:
 				bad = append(bad, Property{Name: p.Name})
-			} else {
+			case !op.Remove && !q.box.PlainClient:
+				// Personium echoes what was set (apiref 308, 313);
+				// plain WebDAV clients get RFC 4918's empty elements.
+				ok = append(ok, Property{Name: p.Name, Attr: p.Attr, InnerXML: p.InnerXML})
+			default:
 				ok = append(ok, Property{Name: p.Name})
 			}
 		}
@@ -259,7 +264,11 @@ func (q *request) proppatch() error {
 		resp.Propstats = []Propstat{{Props: bad, Status: http.StatusForbidden,
 			Error: []Property{{Name: xml.Name{Space: NSDAV, Local: "cannot-modify-protected-property"}}}}}
 		if len(ok) > 0 {
-			resp.Propstats = append(resp.Propstats, Propstat{Props: ok, Status: http.StatusFailedDependency})
+			names := make([]Property, len(ok))
+			for i := range ok {
+				names[i] = Property{Name: ok[i].Name}
+			}
+			resp.Propstats = append(resp.Propstats, Propstat{Props: names, Status: http.StatusFailedDependency})
 		}
 		return q.writeMultistatus([]Response{resp})
 	}

@@ -97,6 +97,7 @@ func (s *Server) handleBox(w http.ResponseWriter, r *http.Request) {
 		Access:      &boxAccess{s: s, p: p, c: c, box: b, authErr: authErr},
 		Principal:   principalID(p),
 		PlainClient: r.Context().Value(authStateKey{}) == authBasic,
+		NoBasic:     b.schema != "",
 	}, strings.TrimPrefix(rest, "/"))
 }
 
@@ -201,10 +202,6 @@ func (a *boxAccess) Check(ctx context.Context, chain []*acl.ACL, want pds.Privil
 	}
 	return perr.New("PR403-AU-0002")
 }
-
-// CredentialError tells the WebDAV handler why the request's credentials
-// were not accepted (nil if they were, or there were none).
-func (a *boxAccess) CredentialError() error { return a.authErr }
 
 // anonymousError is the answer to an anonymous request that may not act:
 // why its credentials failed, if it had some.

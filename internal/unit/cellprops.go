@@ -115,9 +115,12 @@ func (s *Server) proppatchCell(w http.ResponseWriter, r *http.Request, c *cell.C
 	var ok, protected []dav.Property
 	for _, op := range ops {
 		for _, pr := range op.Props {
-			if pr.Name.Space == acl.NSDAV || pr.Name == propCellStatus {
+			switch {
+			case pr.Name.Space == acl.NSDAV || pr.Name == propCellStatus:
 				protected = append(protected, dav.Property{Name: pr.Name})
-			} else {
+			case !op.Remove:
+				ok = append(ok, dav.Property{Name: pr.Name, Attr: pr.Attr, InnerXML: pr.InnerXML}) // echoed (apiref 291)
+			default:
 				ok = append(ok, dav.Property{Name: pr.Name})
 			}
 		}
@@ -126,7 +129,11 @@ func (s *Server) proppatchCell(w http.ResponseWriter, r *http.Request, c *cell.C
 	if len(protected) > 0 {
 		resp.Propstats = []dav.Propstat{{Props: protected, Status: http.StatusForbidden}}
 		if len(ok) > 0 {
-			resp.Propstats = append(resp.Propstats, dav.Propstat{Props: ok, Status: http.StatusFailedDependency})
+			names := make([]dav.Property, len(ok))
+			for i := range ok {
+				names[i] = dav.Property{Name: ok[i].Name}
+			}
+			resp.Propstats = append(resp.Propstats, dav.Propstat{Props: names, Status: http.StatusFailedDependency})
 		}
 		writeMultistatus(w, r, []dav.Response{resp})
 		return
