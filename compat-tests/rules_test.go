@@ -81,3 +81,25 @@ func TestCtlFormats(t *testing.T) {
 		do(t, "OPTIONS of another cell with it", "OPTIONS", ctl(other, "Role"), h, nil).wantError(401, "")
 	}
 }
+
+// TestBoxURL: {cell}__box as Personium's BoxUrlResource answers it
+// (apiref 304): the box of ?schema=, of the token's app, or the main box;
+// read on that box decides, and a schema no box has is 403.
+func TestBoxURL(t *testing.T) {
+	c := newCell(t, "boxurl")
+	create(t, "app box", ctl(c, "Box"), map[string]any{"Name": "app", "Schema": "https://boxurl-app.example/"}, nil)
+	r := do(t, "the main box", "GET", cellURL(c)+"__box", auth(), nil)
+	if r.ok(200) {
+		r.json("Url", cellURL(c)+"__/")
+		r.header("Location", cellURL(c)+"__/")
+	}
+	r = do(t, "by schema", "GET", cellURL(c)+"__box"+qs("schema", "https://boxurl-app.example/"), auth(), nil)
+	if r.ok(200) {
+		r.json("Url", cellURL(c)+"app/")
+	}
+	do(t, "a schema that is no URL", "GET", cellURL(c)+"__box"+qs("schema", "notaurl"), auth(), nil).wantError(400, "PR400-OD-0029")
+	do(t, "a schema no box has", "GET", cellURL(c)+"__box"+qs("schema", "https://nobody.example/"), auth(), nil).wantError(403, "PR403-AU-0002")
+	do(t, "anonymous, a schema no box has", "GET", cellURL(c)+"__box"+qs("schema", "https://nobody.example/"), hdr{}, nil).wantError(403, "PR403-AU-0002")
+	do(t, "anonymous, the main box", "GET", cellURL(c)+"__box", hdr{}, nil).wantError(401, "PR401-AU-0001")
+	do(t, "a bad token, the main box", "GET", cellURL(c)+"__box", hdr{"Authorization": "Bearer AR~nonsense"}, nil).wantError(401, "PR401-AU-0006")
+}

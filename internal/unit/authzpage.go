@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/personium-go/personium/acl"
+	"github.com/personium-go/personium/dav"
 	"github.com/personium-go/personium/internal/cell"
 	"github.com/personium-go/personium/internal/metastore"
 	"github.com/personium-go/personium/internal/pds"
@@ -177,30 +179,67 @@ func (s *Server) handleBoxURL(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := s.cellPrincipal(r, c)
-	if err == nil && p.Kind == pds.Anonymous {
-		err = authError(r.Context())
+	// As Personium's BoxUrlResource: the box of ?schema=, else of the
+	// token's app, else the main box; then read on that box decides. A
+	// token that is not good is only refused where it would matter.
+	p, authErr := s.cellPrincipal(r, c)
+	if authErr != nil {
+		p = pds.Principal{}
+	}
+	schema, given := r.URL.Query().Get("schema"), r.URL.Query().Has("schema")
+	if given && !validSchemaURI(schema) {
+		perr.Write(w, r, perr.New("PR400-OD-0029", "schema", schema))
+		return
+	}
+	if !given {
+		schema = strings.TrimSuffix(p.Schema, "#c")
+	}
+	name := string(pds.MainBox)
+	if schema != "" {
+		var err error
+		if name, err = s.cfg.Authn.BoxBySchema(r.Context(), c, schema); err != nil {
+			perr.Write(w, r, err)
+			return
+		}
+	}
+	if name == "" {
+		if authErr != nil {
+			s.writeError(w, r, s.cellURL(c), authErr)
+		} else {
+			perr.Write(w, r, perr.New("PR403-AU-0002"))
+		}
+		return
+	}
+	b, err := s.boxByName(r, c, name)
+	// A token of the box's own app, or a unit user's, needs no privilege
+	// on it (Personium BoxUrlRsCmp).
+	own := err == nil && b.schema != "" && strings.TrimSuffix(p.Schema, "#c") == b.schema
+	if err == nil && s.cfg.DAV != nil && !own && !contentsBypass(p, c, acl.Read) {
+		var root *acl.ACL
+		if root, err = dav.RootACL(r.Context(), s.cfg.Cells.Store, cell.BoxRoot(c.ID, b.id)); err == nil {
+			a := &boxAccess{s: s, p: p, c: c, box: b, authErr: authErr}
+			err = a.Check(r.Context(), []*acl.ACL{root}, acl.Read)
+		}
 	}
 	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)
 		return
 	}
-	schema := r.URL.Query().Get("schema")
-	if schema == "" {
-		schema = p.Schema
-	}
-	name, err := s.cfg.Authn.BoxBySchema(r.Context(), c, schema)
-	if err != nil {
-		perr.Write(w, r, err)
-		return
-	}
-	if name == "" {
-		perr.Write(w, r, perr.New("PR404-DV-0002", schema))
-		return
-	}
 	u := s.cellURL(c) + name + "/"
 	w.Header().Set("Location", u)
+	w.Header().Set("Access-Control-Expose-Headers", "Location")
 	writeJSON(w, http.StatusOK, map[string]string{"Url": u})
+}
+
+// validSchemaURI accepts what Personium's isValidSchemaUri does: an
+// http(s) URL ending in a slash, or a URN.
+func validSchemaURI(s string) bool {
+	if strings.HasPrefix(s, "urn:") {
+		return len(s) > 4 && len(s) <= 1024 && !strings.ContainsAny(s, " \t\r\n")
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && strings.HasSuffix(s, "/") &&
+		u.RawQuery == "" && u.Fragment == "" && len(s) <= 1024
 }
 
 // handleRoles answers GET on role resource URLs (reference §1.3):

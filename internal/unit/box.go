@@ -26,7 +26,11 @@ type boxInfo struct {
 
 // boxOf looks up the box named in the route of r.
 func (s *Server) boxOf(r *http.Request, c *cell.Cell) (*boxInfo, error) {
-	name := mux.Vars(r)["box"]
+	return s.boxByName(r, c, mux.Vars(r)["box"])
+}
+
+// boxByName looks up the box called name in c.
+func (s *Server) boxByName(r *http.Request, c *cell.Cell, name string) (*boxInfo, error) {
 	if name == string(pds.MainBox) {
 		return &boxInfo{name: name, published: c.Published, updated: c.Updated}, nil
 	}
