@@ -293,29 +293,18 @@ func (q *request) url(segs []string, col bool) string {
 }
 
 // href returns the absolute URL of the resource at segs as multistatus
-// answers and Location headers give it. A collection's
-// URL ends in a slash for plain WebDAV clients (RFC 4918 §8.3, what
-// Finder, Windows and davfs2 expect), and without one for Personium
-// apps, as Personium writes it (the box root too: …/cell/box).
+// answers and Location headers give it. A collection's URL ends in a
+// slash for plain WebDAV clients (RFC 4918 §8.3, what Finder, Windows and
+// davfs2 expect), and without one for Personium apps, as Personium
+// writes it (the box root too: …/cell/box).
 func (q *request) href(segs []string, col bool) string {
-	if len(segs) == 0 {
-		if q.box.PlainClient {
+	if q.box.PlainClient {
+		if len(segs) == 0 {
 			return q.box.URL
 		}
-		return strings.TrimSuffix(q.box.URL, "/")
+		return q.url(segs, col)
 	}
-	var b strings.Builder
-	b.WriteString(q.box.URL)
-	for i, s := range segs {
-		if i > 0 {
-			b.WriteByte('/')
-		}
-		b.WriteString(escapeSegment(s))
-	}
-	if col && q.box.PlainClient {
-		b.WriteByte('/')
-	}
-	return b.String()
+	return strings.TrimSuffix(q.url(segs, col), "/")
 }
 
 // check asks the Access whether the caller holds want given chain.

@@ -371,15 +371,22 @@ func (s *Server) messageSend(w http.ResponseWriter, r *http.Request, c *cell.Cel
 	if boxName != "" {
 		props["_Box.Name"] = boxName
 	}
+	return s.storeMessage(w, r, c, "SentMessage", props, "message.send", p.Subject)
+}
+
+// storeMessage creates a SentMessage or ReceivedMessage of c from props,
+// answers 201 with it as __ctl would, and logs the event.
+func (s *Server) storeMessage(w http.ResponseWriter, r *http.Request, c *cell.Cell, set string, props map[string]any, event, subject string) error {
 	prov := s.cfg.Cells.MessageProvider(c)
-	e, err := prov.Create(ctx, s.cfg.Cells.CellSchema().Type("SentMessage"), props)
+	e, err := prov.Create(r.Context(), s.cfg.Cells.CellSchema().Type(set), props)
 	if err != nil {
 		return err
 	}
 	svc := &odata.Service{Schema: s.cfg.Cells.CellSchema(), Provider: prov, Base: s.cellURL(c) + "__ctl/"}
 	svc.WriteCreated(w, e)
-	s.log.Info("event", "cell", c.Name, "type", "message.send", "object", "personium-localcell:/__ctl/SentMessage('"+id+"')",
-		"info", "201", "subject", p.Subject)
+	id, _ := e.Props[odata.MemberID].(string)
+	s.log.Info("event", "cell", c.Name, "type", event, "object", "personium-localcell:/__ctl/"+set+"('"+id+"')",
+		"info", "201", "subject", subject)
 	return nil
 }
 
@@ -530,16 +537,7 @@ func (s *Server) messagePort(w http.ResponseWriter, r *http.Request, c *cell.Cel
 		}
 		props["_Box.Name"] = box
 	}
-	prov := s.cfg.Cells.MessageProvider(c)
-	e, err := prov.Create(ctx, s.cfg.Cells.CellSchema().Type("ReceivedMessage"), props)
-	if err != nil {
-		return err
-	}
-	svc := &odata.Service{Schema: s.cfg.Cells.CellSchema(), Provider: prov, Base: s.cellURL(c) + "__ctl/"}
-	svc.WriteCreated(w, e)
-	s.log.Info("event", "cell", c.Name, "type", "message.receive", "object", "personium-localcell:/__ctl/ReceivedMessage('"+id+"')",
-		"info", "201", "subject", tc.Subject)
-	return nil
+	return s.storeMessage(w, r, c, "ReceivedMessage", props, "message.receive", tc.Subject)
 }
 
 // messageReceived answers POST {cell}__message/received/{id}
