@@ -256,14 +256,20 @@ func (s *Server) cellURLOf(u string) string {
 	return u
 }
 
+// messageCaller is who asks, if they hold the cell privilege message.
+func (s *Server) messageCaller(r *http.Request, c *cell.Cell) (pds.Principal, error) {
+	p, err := s.cellPrincipal(r, c)
+	if err == nil {
+		err = s.cellPriv(r.Context(), c, p, acl.CellMessage)
+	}
+	return p, err
+}
+
 // messageSend answers POST {cell}__message/send: privilege message.
 func (s *Server) messageSend(w http.ResponseWriter, r *http.Request, c *cell.Cell) error {
 	ctx := r.Context()
-	p, err := s.cellPrincipal(r, c)
+	p, err := s.messageCaller(r, c)
 	if err != nil {
-		return err
-	}
-	if err := s.cellPriv(ctx, c, p, acl.CellMessage); err != nil {
 		return err
 	}
 	m, err := messageBody(r, sendBody)
@@ -545,11 +551,8 @@ func (s *Server) messagePort(w http.ResponseWriter, r *http.Request, c *cell.Cel
 // and social (relations, roles) or rule to approve what a request asks.
 func (s *Server) messageReceived(w http.ResponseWriter, r *http.Request, c *cell.Cell, id string) error {
 	ctx := r.Context()
-	p, err := s.cellPrincipal(r, c)
+	p, err := s.messageCaller(r, c)
 	if err != nil {
-		return err
-	}
-	if err := s.cellPriv(ctx, c, p, acl.CellMessage); err != nil {
 		return err
 	}
 	data, err := readLimited(r, 64<<10)
