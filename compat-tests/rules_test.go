@@ -103,3 +103,19 @@ func TestBoxURL(t *testing.T) {
 	do(t, "anonymous, the main box", "GET", cellURL(c)+"__box", hdr{}, nil).wantError(401, "PR401-AU-0001")
 	do(t, "a bad token, the main box", "GET", cellURL(c)+"__box", hdr{"Authorization": "Bearer AR~nonsense"}, nil).wantError(401, "PR401-AU-0006")
 }
+
+// TestLinksMethods: $links with the wrong shape gets Personium's codes
+// (ODataLinksResource): a key in a POST, no key in a DELETE or PUT, and
+// PUT of a link, which Personium does not implement.
+func TestLinksMethods(t *testing.T) {
+	c := newCell(t, "linkm")
+	create(t, "account", ctl(c, "Account"), map[string]any{"Name": "a1"}, nil)
+	create(t, "role", ctl(c, "Role"), map[string]any{"Name": "r1"}, nil)
+	uri := jsonBody(map[string]string{"uri": ctl(c, "Role('r1')")})
+	do(t, "POST with a key", "POST", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), uri).wantError(400, "PR400-OD-0010")
+	do(t, "DELETE without a key", "DELETE", ctl(c, "Account('a1')/$links/_Role"), auth(), nil).wantError(400, "PR400-OD-0011")
+	do(t, "PUT without a key", "PUT", ctl(c, "Account('a1')/$links/_Role"), auth(), uri).wantError(400, "PR400-OD-0011")
+	do(t, "link", "POST", ctl(c, "Account('a1')/$links/_Role"), auth(), uri).must(204)
+	do(t, "PUT with a key", "PUT", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), uri).wantError(501, "PR501-MC-0001")
+	do(t, "unlink", "DELETE", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), nil).must(204)
+}

@@ -207,8 +207,14 @@ func (s *Service) links(w http.ResponseWriter, r *http.Request, t *EntityType, r
 		}
 		noContent(w)
 		return nil
+	case res.hasNav && r.Method == http.MethodPost:
+		return perr.New("PR400-OD-0010") // Personium ODataLinksResource
+	case res.hasNav && r.Method == http.MethodPut:
+		return perr.New("PR501-MC-0001") // updating a link: not in Personium either
 	case res.hasNav:
 		return perr.New("PR405-MC-0001")
+	case r.Method == http.MethodPut || r.Method == http.MethodDelete:
+		return perr.New("PR400-OD-0011")
 	case r.Method == http.MethodPost:
 		data, err := readBody(r.Body)
 		if err != nil {
