@@ -118,4 +118,6 @@ func TestLinksMethods(t *testing.T) {
 	do(t, "link", "POST", ctl(c, "Account('a1')/$links/_Role"), auth(), uri).must(204)
 	do(t, "PUT with a key", "PUT", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), uri).wantError(501, "PR501-MC-0001")
 	do(t, "unlink", "DELETE", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), nil).must(204)
+	do(t, "unlink again: no such link", "DELETE", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), nil).wantError(404, "PR404-OD-0000")
+	do(t, "unlink from nothing", "DELETE", ctl(c, "Account('a1')/$links/_Role('nobody')"), auth(), nil).wantError(404, "PR404-OD-0002")
 }

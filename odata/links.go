@@ -347,7 +347,7 @@ func (p *DocProvider) Unlink(ctx context.Context, t *EntityType, kp KeyPredicate
 		next := copyProps(holder.Props)
 		for hp, tk := range refs {
 			if holder.Props[hp] != to.Props[tk] && tk == to.Type.Keys[0] {
-				return perr.New("PR404-OD-0002")
+				return perr.New("PR404-OD-0000") // no such link (Personium OData.NOT_FOUND)
 			}
 			next[hp] = nil
 		}
@@ -371,7 +371,7 @@ func (p *DocProvider) Unlink(ctx context.Context, t *EntityType, kp KeyPredicate
 	d, err := p.Store.GetKey(ctx, KindLink, p.Cell, p.Parent, l.Key)
 	if err != nil {
 		if perr.Is(err, perr.NotExist) {
-			return perr.New("PR404-OD-0002")
+			return perr.New("PR404-OD-0000") // no such link (Personium OData.NOT_FOUND)
 		}
 		return err
 	}
