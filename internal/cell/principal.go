@@ -155,23 +155,35 @@ func (a *Authn) localPrincipal(ctx context.Context, c *Cell, t *auth.LocalToken)
 
 // PasswordChangeSubject opens a token presented to __mypassword: a
 // resident access token or a password-change token of c's account.
-func (a *Authn) PasswordChangeSubject(ctx context.Context, c *Cell, token string) (*odata.Entity, error) {
+func (a *Authn) PasswordChangeSubject(ctx context.Context, c *Cell, token string) (*odata.Entity, []string, error) {
 	t, err := a.Sealer.Open(token)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if t.Type != auth.ResidentAccess && t.Type != auth.PasswordChange || t.Issuer != a.CellURL(c) {
-		return nil, perr.New("PR401-AU-0006")
+	if t.Issuer != a.CellURL(c) {
+		return nil, nil, perr.New("PR401-AU-0006")
 	}
 	if t.Expired(a.now()) {
-		return nil, perr.New("PR401-AU-0002")
+		return nil, nil, perr.New("PR401-AU-0002")
+	}
+	if t.Type != auth.ResidentAccess && t.Type != auth.PasswordChange {
+		// A good token of this cell, but not an account's own
+		// (Personium checkResidentLocalOrPasswordChangeToken).
+		return nil, nil, perr.New("PR403-AU-0002")
+	}
+	if t.Type == auth.ResidentAccess {
+		acc, err := a.residentAccount(ctx, c, t.Subject) // a deactivated account cannot
+		if err != nil {
+			return nil, nil, perr.New("PR401-AU-0006")
+		}
+		return acc, t.Scope, nil
 	}
 	name, _ := strings.CutPrefix(t.Subject, a.CellURL(c)+"#")
 	acc, err := a.account(ctx, c, name)
 	if err != nil {
-		return nil, perr.New("PR401-AU-0006")
+		return nil, nil, perr.New("PR401-AU-0006")
 	}
-	return acc, nil
+	return acc, nil, nil
 }
 
 // BasicPrincipal authenticates an account of c by name and password

@@ -332,8 +332,14 @@ func (a *Authn) refreshGrant(ctx context.Context, c *Cell, req *TokenRequest, sc
 	if t.Expired(a.now()) || t.Issuer != a.CellURL(c) {
 		return nil, perr.New("PR400-AN-0010")
 	}
-	if schema == "" {
-		schema = t.Schema
+	// A refresh token stays with the app it was issued to: the same
+	// client must authenticate again, and no other (Personium
+	// receiveRefresh; apiref 293).
+	if schema != t.Schema {
+		if schema == "" {
+			return nil, perr.New("PR401-AN-0021")
+		}
+		return nil, perr.New("PR401-AN-0020", t.Schema, schema)
 	}
 	resp := &TokenResponse{}
 	base := &auth.LocalToken{Issuer: t.Issuer, Subject: t.Subject, Schema: schema, Scope: t.Scope, Roles: t.Roles, AuthTime: t.AuthTime}

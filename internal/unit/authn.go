@@ -236,14 +236,28 @@ func (s *Server) handleMyPassword(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.cellURL(c), perr.New("PR401-AU-0001"))
 		return
 	}
-	acc, err := s.cfg.Authn.PasswordChangeSubject(r.Context(), c, token)
+	// Only an account's own token (of this cell, scope auth) or its
+	// password-change token: the master token, unit users and other
+	// cells' tokens are 403 (Personium checkResidentLocalOrPasswordChangeToken).
+	if st, _ := r.Context().Value(authStateKey{}).(authState); st == authOK || !auth.IsLocalToken(token) {
+		if tc, tried, err := s.transCell(r); st != authOK && (!tried || err != nil || tc == nil) {
+			s.writeError(w, r, s.cellURL(c), perr.New("PR401-AU-0006"))
+			return
+		}
+		perr.Write(w, r, perr.New("PR403-AU-0002"))
+		return
+	}
+	acc, scope, err := s.cfg.Authn.PasswordChangeSubject(r.Context(), c, token)
+	if err == nil && !scopeAllows(scope, "auth") {
+		err = perr.New("PR403-AU-0007", "auth")
+	}
 	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)
 		return
 	}
 	pw, has := r.Header[http.CanonicalHeaderKey("X-Personium-Credential")]
 	if !has || len(pw) == 0 {
-		perr.Write(w, r, perr.New("PR400-AU-0001"))
+		perr.Write(w, r, perr.New("PR400-AU-0003"))
 		return
 	}
 	if err := s.cfg.Cells.ChangePassword(r.Context(), c, acc, pw[0]); err != nil {

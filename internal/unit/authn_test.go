@@ -876,3 +876,55 @@ func TestOwnerRepresentative(t *testing.T) {
 		t.Errorf("p_owner with p_target: %d %s", r.status, r.body)
 	}
 }
+
+// TestRefreshStaysWithItsApp: a refresh token issued to an app is
+// refreshed only by that app authenticating again (PR401-AN-0021 without
+// a client, PR401-AN-0020 with another); one issued to no app cannot be
+// taken by one (Personium receiveRefresh).
+func TestRefreshStaysWithItsApp(t *testing.T) {
+	e := newAuthEnv(t)
+	for _, c := range []string{"user", "app", "other"} {
+		e.must(201, "POST", "__ctl/Cell", `{"Name":"`+c+`"}`)
+	}
+	for _, c := range []string{"app", "other"} {
+		e.must(201, "POST", c+"/__ctl/Account", `{"Name":"client"}`, "X-Personium-Credential", "password1")
+	}
+	e.must(201, "POST", "user/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	userURL := e.url + "user/"
+	secret := func(app string) string {
+		return e.login(app, "client", "password1", "p_target", userURL)["access_token"].(string)
+	}
+	appTok := e.login("user", "me", "password1", "client_id", e.url+"app/", "client_secret", secret("app"))
+	plainTok := e.login("user", "me", "password1")
+	refresh := func(rt string, client ...string) *resp {
+		v := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}
+		if len(client) == 1 {
+			v.Set("client_id", e.url+client[0]+"/")
+			v.Set("client_secret", secret(client[0]))
+		}
+		return e.form("user/__token", v)
+	}
+	for _, c := range []struct {
+		name   string
+		r      *resp
+		status int
+		code   string
+	}{
+		{"the app's token without a client", refresh(appTok["refresh_token"].(string)), 401, "PR401-AN-0021"},
+		{"the app's token by another app", refresh(appTok["refresh_token"].(string), "other"), 401, "PR401-AN-0020"},
+		{"a token of no app by an app", refresh(plainTok["refresh_token"].(string), "app"), 401, "PR401-AN-0020"},
+		{"the app's token by the app", refresh(appTok["refresh_token"].(string), "app"), 200, ""},
+		{"a token of no app without a client", refresh(plainTok["refresh_token"].(string)), 200, ""},
+	} {
+		if c.r.status != c.status || !strings.Contains(string(c.r.body), c.code) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, c.r.status, c.r.body, c.status, c.code)
+		}
+	}
+
+	// __mypassword: only with scope auth (or none), and only the account's own token.
+	scoped := e.login("user", "me", "password1", "scope", "message")["access_token"].(string)
+	e.as(scoped, 403, "PUT", "user/__mypassword", "", "X-Personium-Credential", "password2")
+	e.must(403, "PUT", "user/__mypassword", "", "X-Personium-Credential", "password2")
+	e.as(plainTok["access_token"].(string), 400, "PUT", "user/__mypassword", "")
+	e.as(plainTok["access_token"].(string), 204, "PUT", "user/__mypassword", "", "X-Personium-Credential", "password2")
+}
