@@ -124,6 +124,14 @@ func (s *Server) cellEndpoint(w http.ResponseWriter, r *http.Request, methods ..
 	return nil, false
 }
 
+// firstOf is the first of a form field's values ("" if none).
+func firstOf(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
 // handleToken answers POST {cell}__token (reference §4.2).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.cellEndpoint(w, r, http.MethodPost)
@@ -142,19 +150,25 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		Assertion: form.Get("assertion"), RefreshToken: form.Get("refresh_token"), Target: form.Get("p_target"),
 		ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret"),
 		Scope: strings.Fields(form.Get("scope")), RemoteAddr: r.RemoteAddr,
-		Code: form.Get("code"), Cookie: form.Get("p_cookie") == "true", Owner: form.Get("p_owner") == "true",
+		Code: form.Get("code"), Cookie: strings.EqualFold(form.Get("p_cookie"), "true"), Owner: strings.EqualFold(form.Get("p_owner"), "true"),
 	}
-	if v := form.Get("expires_in"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err == nil && n > 0 {
-			req.ExpiresIn = time.Duration(n) * time.Second
+	// Lifetimes in seconds, 1 up to the default (which is the longest);
+	// anything else is refused, as Personium's TokenEndPointResource does.
+	for _, l := range []struct {
+		name string
+		max  time.Duration
+		dst  *time.Duration
+	}{{"expires_in", cell.MaxAccessLife, &req.ExpiresIn}, {"refresh_token_expires_in", cell.MaxRefreshLife, &req.RefreshIn}} {
+		v, given := form[l.name]
+		if !given {
+			continue
 		}
-	}
-	if v := form.Get("refresh_token_expires_in"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err == nil && n > 0 {
-			req.RefreshIn = time.Duration(n) * time.Second
+		n, err := strconv.Atoi(firstOf(v))
+		if err != nil || n <= 0 || time.Duration(n)*time.Second > l.max {
+			writeOAuthError(w, c, cellURL, perr.New("PR400-AN-0016", l.name))
+			return
 		}
+		*l.dst = time.Duration(n) * time.Second
 	}
 	// Client authentication: a client assertion wins over Basic, which
 	// wins over client_id/client_secret in the body.

@@ -593,10 +593,29 @@ func TestAppLoginSequence(t *testing.T) {
 	if r.status != 303 || r.header.Get("Location") != userURL+"__html/error?code=PR400-AZ-0003" {
 		t.Errorf("foreign redirect_uri: %d %s", r.status, r.header.Get("Location"))
 	}
-	f.Set("cancel_flg", "1")
+	// Personium's own login form posts cancel_flg=0 with every sign-in;
+	// only "true" cancels (Boolean.parseBoolean).
+	f.Set("cancel_flg", "0")
+	r = e.raw("POST", "user/__authz", f.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+	if strings.Contains(r.header.Get("Location"), "error=") || !strings.Contains(r.header.Get("Location"), "access_token=") {
+		t.Errorf("sign-in with cancel_flg=0: %s", r.header.Get("Location"))
+	}
+	f.Set("cancel_flg", "true")
 	r = e.raw("POST", "user/__authz", f.Encode(), "Content-Type", "application/x-www-form-urlencoded")
 	if !strings.Contains(r.header.Get("Location"), "error=unauthorized_client") {
 		t.Errorf("cancel: %s", r.header.Get("Location"))
+	}
+	// A client_id without the trailing slash is the same app (apiref 292's example).
+	noSlash := url.Values{"response_type": {"code"}, "client_id": {strings.TrimSuffix(appURL, "/")}, "redirect_uri": {redirect}}
+	if r := e.raw("GET", "user/__authz?"+noSlash.Encode(), ""); r.status != 200 {
+		t.Errorf("client_id without a slash: %d %s", r.status, r.header.Get("Location"))
+	}
+	// Lifetimes out of range are refused at __token.
+	for _, bad := range []string{"0", "-5", "3601", "abc", ""} {
+		r := e.form("user/__token", url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"}, "expires_in": {bad}})
+		if r.status != 400 || !strings.Contains(string(r.body), "PR400-AN-0016") {
+			t.Errorf("expires_in=%q: %d %s", bad, r.status, r.body)
+		}
 	}
 }
 

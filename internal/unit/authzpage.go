@@ -37,7 +37,7 @@ label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{w
 <input type="hidden" name="expires_in" value="{{.ExpiresIn}}">
 <label for="username">User ID</label><input type="text" id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button> <button type="submit" name="cancel_flg" value="1" formnovalidate>Cancel</button>
+<button type="submit">Sign in</button> <button type="submit" name="cancel_flg" value="true" formnovalidate>Cancel</button>
 </form></body></html>
 `))
 
@@ -48,7 +48,11 @@ type loginData struct {
 
 // authzRequest reads the parameters of __authz from a query or form.
 func authzRequest(v url.Values) *cell.AuthzRequest {
-	r := &cell.AuthzRequest{ResponseType: v.Get("response_type"), ClientID: v.Get("client_id"),
+	clientID := v.Get("client_id")
+	if clientID != "" && !strings.HasSuffix(clientID, "/") {
+		clientID += "/" // as Personium: the apiref example has no slash
+	}
+	r := &cell.AuthzRequest{ResponseType: v.Get("response_type"), ClientID: clientID,
 		RedirectURI: v.Get("redirect_uri"), State: v.Get("state"), Scope: strings.Fields(v.Get("scope"))}
 	if e := v.Get("expires_in"); e != "" {
 		n, err := strconv.Atoi(e)
@@ -95,7 +99,8 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
-	if v.Get("cancel_flg") != "" {
+	if strings.EqualFold(v.Get("cancel_flg"), "true") { // Boolean.parseBoolean, as Personium: its form posts cancel_flg=0
+
 		s.authzRedirectError(w, r, req, "unauthorized_client", "PR401-AZ-0001")
 		return
 	}
