@@ -56,6 +56,13 @@ func decodeObject(data []byte) (map[string]any, error) {
 func DecodeEntity(t *EntityType, data []byte) (map[string]any, error) { return decodeEntity(t, data) }
 
 func decodeEntity(t *EntityType, data []byte) (map[string]any, error) {
+	return decodeEntityMode(t, data, false)
+}
+
+// decodeEntityMode is decodeEntity; with partial (MERGE), members a
+// complex value leaves out are not filled in or required: the merge
+// keeps their current values.
+func decodeEntityMode(t *EntityType, data []byte, partial bool) (map[string]any, error) {
 	raw, err := decodeObject(data)
 	if err != nil {
 		return nil, err
@@ -86,7 +93,7 @@ func decodeEntity(t *EntityType, data []byte) (map[string]any, error) {
 			out[name] = cv
 			continue
 		}
-		cv, err := convertValue(p, v)
+		cv, err := convertValueMode(p, v, partial)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +103,9 @@ func decodeEntity(t *EntityType, data []byte) (map[string]any, error) {
 }
 
 // convertValue checks v (as decoded with UseNumber) against p's type.
-func convertValue(p *Property, v any) (any, error) {
+func convertValue(p *Property, v any) (any, error) { return convertValueMode(p, v, false) }
+
+func convertValueMode(p *Property, v any, partial bool) (any, error) {
 	if p.List && v != nil {
 		items, ok := v.([]any)
 		if !ok {
@@ -106,7 +115,7 @@ func convertValue(p *Property, v any) (any, error) {
 		elem.List, elem.Nullable = false, true
 		out := make([]any, len(items))
 		for i, item := range items {
-			cv, err := convertValue(&elem, item)
+			cv, err := convertValueMode(&elem, item, false) // list items are whole
 			if err != nil {
 				return nil, err
 			}
@@ -115,7 +124,7 @@ func convertValue(p *Property, v any) (any, error) {
 		return out, nil
 	}
 	if p.Complex != nil && v != nil {
-		return convertComplex(p, v)
+		return convertComplex(p, v, partial)
 	}
 	return convertSimple(p, v)
 }
@@ -123,7 +132,7 @@ func convertValue(p *Property, v any) (any, error) {
 // convertComplex checks a value of a complex type: an object whose
 // members are the type's (unknown ones are PR400-OD-0007; missing ones
 // take their defaults, and non-nullable ones are required).
-func convertComplex(p *Property, v any) (any, error) {
+func convertComplex(p *Property, v any, partial bool) (any, error) {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return nil, perr.New("PR400-OD-0006", p.Name)
@@ -139,14 +148,14 @@ func convertComplex(p *Property, v any) (any, error) {
 		if m == nil {
 			return nil, perr.New("PR400-OD-0007", name)
 		}
-		cv, err := convertValue(m, mv)
+		cv, err := convertValueMode(m, mv, partial)
 		if err != nil {
 			return nil, err
 		}
 		out[name] = cv
 	}
 	for _, m := range p.Complex {
-		if _, ok := out[m.Name]; ok {
+		if _, ok := out[m.Name]; ok || partial {
 			continue
 		}
 		switch {

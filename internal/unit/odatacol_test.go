@@ -344,6 +344,20 @@ func TestUserComplexAndList(t *testing.T) {
 			t.Errorf("stored entity lacks %s: %s", s, r.body)
 		}
 	}
+	// MERGE merges complex values member by member (apiref 369).
+	want(204, "", "MERGE", od+"Person('p1')", `{"home":{"zip":9}}`)
+	r = want(200, "", "GET", od+"Person('p1')", "")
+	if !strings.Contains(string(r.body), `"home":{"city":"Kyoto","geo":{"lat":35},"zip":9}`) || !strings.Contains(string(r.body), `"tags":["a","b"]`) {
+		t.Errorf("after MERGE of one member: %s", r.body)
+	}
+	want(204, "", "MERGE", od+"Person('p1')", `{"home":{"geo":{"lat":36.5}},"tags":["c"]}`)
+	r = want(200, "", "GET", od+"Person('p1')", "")
+	if !strings.Contains(string(r.body), `"home":{"city":"Kyoto","geo":{"lat":36.5},"zip":9}`) || !strings.Contains(string(r.body), `"tags":["c"]`) {
+		t.Errorf("after MERGE of a nested member and a list: %s", r.body)
+	}
+	// With nothing to merge into, the value must be whole.
+	want(201, "", "POST", od+"Person", `{"__id":"p2"}`)
+	want(400, "PR400-OD-0009", "MERGE", od+"Person('p2')", `{"home":{"zip":1}}`)
 	want(400, "PR400-OD-0006", "POST", od+"Person", `{"home":{"city":1}}`)
 	want(400, "PR400-OD-0007", "POST", od+"Person", `{"home":{"city":"x","country":"y"}}`)
 	want(400, "PR400-OD-0009", "POST", od+"Person", `{"home":{"zip":1}}`)
