@@ -8,6 +8,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"time"
 
 	"github.com/personium-go/personium/internal/perr"
 )
@@ -85,6 +86,9 @@ func decodeEntityMode(t *EntityType, data []byte, partial bool) (map[string]any,
 		if p == nil {
 			if !t.Open {
 				return nil, perr.New("PR400-OD-0007", name)
+			}
+			if !dynamicNameRE.MatchString(name) { // Personium PATTERN_USERDATA_KEY
+				return nil, perr.New("PR400-OD-0006", name)
 			}
 			cv, err := convertDynamic(name, v)
 			if err != nil {
@@ -224,6 +228,10 @@ func convertSimple(p *Property, v any) (any, error) {
 		if !ok {
 			return nil, bad
 		}
+		if s == "SYSUTCDATETIME()" { // the server's time now (apiref 364)
+			out = time.Now().UnixMilli()
+			break
+		}
 		m := dateRE.FindStringSubmatch(s)
 		if m == nil {
 			return nil, bad
@@ -240,6 +248,10 @@ func convertSimple(p *Property, v any) (any, error) {
 	}
 	return out, nil
 }
+
+// dynamicNameRE is what a dynamic property's name may be (Personium
+// Common.PATTERN_USERDATA_KEY): it becomes a Property of the schema.
+var dynamicNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-_]{0,127}$`)
 
 // convertDynamic accepts scalar dynamic property values.
 func convertDynamic(name string, v any) (any, error) {

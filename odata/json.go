@@ -29,6 +29,33 @@ func formatFloat(f float64) string {
 	return s
 }
 
+// formatDouble writes an Edm.Double or Edm.Single value as Personium's
+// PersoniumJsonWriter.formatDoubleValue does: fixed-point, without a
+// trailing ".0", when it fits in 15 integer and 14 fraction digits
+// (2147483647, 1234567890.12345, 10); else as Java's Double.toString
+// (1.0E20, 1.0E-15).
+func formatDouble(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "null"
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	ip, fp, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	if len(ip) <= 15 && len(fp) <= 14 {
+		return s
+	}
+	if a := math.Abs(f); a >= 1e-3 && a < 1e7 {
+		return s
+	}
+	// Java's scientific form: d.dddE±n, the mantissa with at least one
+	// fraction digit and no "+" or leading zeros in the exponent.
+	m, e, _ := strings.Cut(strconv.FormatFloat(f, 'E', -1, 64), "E")
+	if !strings.Contains(m, ".") {
+		m += ".0"
+	}
+	exp, _ := strconv.Atoi(e)
+	return m + "E" + strconv.Itoa(exp)
+}
+
 // DateString renders Unix ms as /Date(ms)/.
 func DateString(ms int64) string { return "/Date(" + itoa(ms) + ")/" }
 
@@ -90,17 +117,8 @@ func writeValue(b *bytes.Buffer, typ string, v any) {
 			b.WriteString(strconv.FormatInt(int64(x), 10))
 			return
 		}
-		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
-			b.WriteString(strconv.FormatFloat(x, 'f', 1, 64))
-			return
-		}
-		b.WriteString(formatFloat(x))
+		b.WriteString(formatDouble(x))
 		return
-	case int64:
-		if typ == EdmDouble || typ == EdmSingle {
-			b.WriteString(strconv.FormatInt(x, 10) + ".0")
-			return
-		}
 	}
 	enc, err := json.Marshal(v)
 	if err != nil {

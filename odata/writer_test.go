@@ -45,7 +45,7 @@ func TestEntityJSONShape(t *testing.T) {
 	if m["__id"] != "p1" || m["born"] != "/Date(1000)/" || m["nick"] != "x" || m["age"] != 3.0 {
 		t.Errorf("values: %s", b.String())
 	}
-	if strings.Contains(b.String(), "secret") || !strings.Contains(b.String(), `"height":2.0`) {
+	if strings.Contains(b.String(), "secret") || !strings.Contains(b.String(), `"height":2,`) {
 		t.Errorf("hidden member or double format: %s", b.String())
 	}
 	b.Reset()
@@ -237,4 +237,21 @@ func FuzzDecodeUserEntity(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFormatDouble: Edm.Double values as Personium's formatDoubleValue
+// writes them (UserData*DoublePropertyTest).
+func TestFormatDouble(t *testing.T) {
+	for _, c := range []struct {
+		in   float64
+		want string
+	}{
+		{2147483647, "2147483647"}, {1234567890.12345, "1234567890.12345"}, {10, "10"}, {-0.5, "-0.5"},
+		{0.1, "0.1"}, {1e20, "1.0E20"}, {1.5e-15, "1.5E-15"}, {123456789012345, "123456789012345"},
+		{1234567890123456, "1.234567890123456E15"},
+	} {
+		if got := formatDouble(c.in); got != c.want {
+			t.Errorf("formatDouble(%v) = %s, want %s", c.in, got, c.want)
+		}
+	}
 }

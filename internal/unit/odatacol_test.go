@@ -2,6 +2,8 @@ package unit_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -336,6 +338,7 @@ func TestUserComplexAndList(t *testing.T) {
 	e.must(201, "POST", meta+"ComplexTypeProperty", `{"Name":"geo","_ComplexType.Name":"Address","Type":"Geo"}`)
 	e.must(201, "POST", meta+"Property", `{"Name":"home","_EntityType.Name":"Person","Type":"Address"}`)
 	e.must(201, "POST", meta+"Property", `{"Name":"tags","_EntityType.Name":"Person","Type":"Edm.String","CollectionKind":"List"}`)
+	e.must(201, "POST", meta+"Property", `{"Name":"seen","_EntityType.Name":"Person","Type":"Edm.DateTime"}`)
 	want := wanter(t, e.env)
 	want(201, "", "POST", od+"Person", `{"__id":"p1","home":{"city":"Kyoto","geo":{"lat":35.0}},"tags":["a","b"]}`)
 	r := want(200, "", "GET", od+"Person('p1')", "")
@@ -355,6 +358,24 @@ func TestUserComplexAndList(t *testing.T) {
 	if !strings.Contains(string(r.body), `"home":{"city":"Kyoto","geo":{"lat":36.5},"zip":9}`) || !strings.Contains(string(r.body), `"tags":["c"]`) {
 		t.Errorf("after MERGE of a nested member and a list: %s", r.body)
 	}
+	// SYSUTCDATETIME() is the server's time (apiref 364).
+	before := time.Now().UnixMilli()
+	want(201, "", "POST", od+"Person", `{"__id":"p3","seen":"SYSUTCDATETIME()"}`)
+	r = want(200, "", "GET", od+"Person('p3')", "")
+	var got struct {
+		D struct{ Results struct{ Seen string } }
+	}
+	_ = json.Unmarshal(r.body, &got)
+	var ms int64
+	if _, err := fmt.Sscanf(got.D.Results.Seen, "/Date(%d)/", &ms); err != nil || ms < before || ms > time.Now().UnixMilli() {
+		t.Errorf("SYSUTCDATETIME(): %s", r.body)
+	}
+	// Dynamic property names become schema Properties: Personium's
+	// PATTERN_USERDATA_KEY, else 400 and nothing stored.
+	for _, bad := range []string{`""`, `"_a"`, `"-a"`, `"a/b"`, `"日本"`, `"` + strings.Repeat("a", 129) + `"`} {
+		want(400, "PR400-OD-0006", "POST", od+"Person", `{"__id":"bad",`+bad+`:1}`)
+	}
+	want(404, "PR404-OD-0002", "GET", od+"Person('bad')", "")
 	// With nothing to merge into, the value must be whole.
 	want(201, "", "POST", od+"Person", `{"__id":"p2"}`)
 	want(400, "PR400-OD-0009", "MERGE", od+"Person('p2')", `{"home":{"zip":1}}`)
