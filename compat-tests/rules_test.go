@@ -2,6 +2,7 @@ package compattests
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -120,4 +121,22 @@ func TestLinksMethods(t *testing.T) {
 	do(t, "unlink", "DELETE", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), nil).must(204)
 	do(t, "unlink again: no such link", "DELETE", ctl(c, "Account('a1')/$links/_Role('r1')"), auth(), nil).wantError(404, "PR404-OD-0000")
 	do(t, "unlink from nothing", "DELETE", ctl(c, "Account('a1')/$links/_Role('nobody')"), auth(), nil).wantError(404, "PR404-OD-0002")
+}
+
+// TestODataOptions: OPTIONS on an OData collection's entity set and
+// entity answers what may be done there, after a read check.
+func TestODataOptions(t *testing.T) {
+	box := newBox(t, "odopt")
+	mkcol := `<D:mkcol xmlns:D="DAV:" xmlns:p="urn:x-personium:xmlns"><D:set><D:prop><D:resourcetype><D:collection/><p:odata/></D:resourcetype></D:prop></D:set></D:mkcol>`
+	do(t, "MKCOL OData collection", "MKCOL", box+"od", auth("Content-Type", "application/xml"), mkcol).must(201)
+	create(t, "EntityType", box+"od/$metadata/EntityType", map[string]any{"Name": "Item"}, nil)
+	r := do(t, "OPTIONS on the set", "OPTIONS", box+"od/Item", auth(), nil)
+	if r.ok(200) && !strings.Contains(r.Header.Get("Allow"), "POST") {
+		r.fail("Allow %q", r.Header.Get("Allow"))
+	}
+	r = do(t, "OPTIONS on an entity", "OPTIONS", box+"od/Item('x')", auth(), nil)
+	if r.ok(200) && !strings.Contains(r.Header.Get("Allow"), "MERGE") {
+		r.fail("Allow %q", r.Header.Get("Allow"))
+	}
+	do(t, "OPTIONS with a bad token", "OPTIONS", box+"od/Item", hdr{"Authorization": "Bearer AR~nonsense"}, nil).wantError(401, "")
 }

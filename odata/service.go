@@ -73,6 +73,22 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, path string) err
 	}
 	ctx := r.Context()
 	m := r.Method
+	if m == http.MethodOptions {
+		// What may be done here, for a caller who may read it (Personium
+		// answers OPTIONS of OData resources after a read check).
+		set := res.set
+		if set == "" && res.metadata {
+			set = "$metadata"
+		}
+		if err := s.authorize(ctx, set, false); err != nil {
+			return err
+		}
+		allow := AllowedMethods(path)
+		w.Header().Set("Allow", allow)
+		w.Header().Set("Access-Control-Allow-Methods", allow)
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
 	if res.set == "" {
 		if m != http.MethodGet && m != http.MethodHead {
 			return perr.New("PR405-MC-0001")
