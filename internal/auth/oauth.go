@@ -38,7 +38,7 @@ var oauthErrors = map[string]string{
 	"PR401-AN-0020": ErrInvalidClient,
 	"PR401-AN-0021": ErrInvalidClient,
 	"PR400-AN-0022": ErrInvalidClient,
-	"PR401-AN-0023": ErrUnauthorizedClient,
+	"PR401-AN-0023": ErrInvalidGrant, // PersoniumCoreAuthnException.PASSWORD_CHANGE_REQUIRED
 }
 
 // OAuthError returns the OAuth error code and description of err as the

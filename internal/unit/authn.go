@@ -192,12 +192,15 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := s.cfg.Authn.Token(r.Context(), c, req)
 	if err == cell.PasswordChangeRequired && resp != nil {
+		// As Personium's PASSWORD_CHANGE_REQUIRED: the error with the
+		// password-change token, where to use it, and the history.
 		_, code, desc := auth.OAuthError(err)
 		out := map[string]any{"error": code, "error_description": desc, "access_token": resp.AccessToken,
-			"token_type": resp.TokenType, "expires_in": resp.ExpiresIn, "url": resp.URL, "failed_count": resp.FailedCount}
+			"url": resp.URL, "failed_count": resp.FailedCount, "last_authenticated": nil}
 		if resp.LastAuthenticated != nil {
 			out["last_authenticated"] = *resp.LastAuthenticated
 		}
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+cellURL+`"`)
 		writeJSON(w, http.StatusUnauthorized, out)
 		return
 	}

@@ -253,6 +253,12 @@ func TestPasswordChangeRequiredAndIPRange(t *testing.T) {
 	if r.status != 401 || !strings.HasPrefix(ap, "AP~") || !strings.Contains(m["error_description"].(string), "PR401-AN-0023") {
 		t.Fatalf("password change answer: %d %s", r.status, r.body)
 	}
+	// Personium's PASSWORD_CHANGE_REQUIRED: invalid_grant, the history
+	// (last_authenticated null before the first sign-in), a Basic challenge.
+	if _, has := m["last_authenticated"]; !has || m["error"] != "invalid_grant" || m["url"] != e.url+"c/__mypassword" ||
+		m["token_type"] != nil || r.header.Get("WWW-Authenticate") == "" {
+		t.Errorf("password change answer: %s %v", r.body, r.header)
+	}
 	if code := errCode(t, e.as(ap, 401, "GET", "c/__ctl/Account", "")); code != "PR401-AU-0012" {
 		t.Errorf("AP~ on __ctl: %s", code)
 	}
