@@ -383,7 +383,13 @@ func (a *Authn) assertionGrant(ctx context.Context, c *Cell, req *TokenRequest, 
 		schema = tc.Schema
 	}
 	resp := &TokenResponse{}
-	base := &auth.LocalToken{Issuer: a.CellURL(c), Subject: tc.Subject, Schema: schema, Scope: scopeOrDefault(req.Scope), Roles: roles}
+	// The assertion's own scope, not the request's: a token cannot
+	// widen what it was given (Personium uses tcToken.getScope()).
+	scope := scopeOrDefault(nil)
+	if len(tc.Scopes) > 0 {
+		scope = tc.Scopes
+	}
+	base := &auth.LocalToken{Issuer: a.CellURL(c), Subject: tc.Subject, Schema: schema, Scope: scope, Roles: roles}
 	return resp, a.issue(c, req, resp, base, auth.VisitorAccess, auth.VisitorRefresh)
 }
 

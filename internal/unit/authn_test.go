@@ -953,3 +953,18 @@ func TestRefreshStaysWithItsApp(t *testing.T) {
 	e.as(plainTok["access_token"].(string), 400, "PUT", "user/__mypassword", "")
 	e.as(plainTok["access_token"].(string), 204, "PUT", "user/__mypassword", "", "X-Personium-Credential", "password2")
 }
+
+// TestAssertionKeepsItsScope: a saml2-bearer grant gives the scope the
+// assertion carries, whatever the request asks (Personium uses
+// tcToken.getScope()): a token cannot widen itself.
+func TestAssertionKeepsItsScope(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"a"}`)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"b"}`)
+	e.must(201, "POST", "a/__ctl/Account", `{"Name":"me"}`, "X-Personium-Credential", "password1")
+	tc := e.login("a", "me", "password1", "p_target", e.url+"b/", "scope", "auth-read")["access_token"].(string)
+	r := e.form("b/__token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:saml2-bearer"}, "assertion": {tc}, "scope": {"root"}})
+	if m := r.json(t); r.status != 200 || m["scope"] != "auth-read" {
+		t.Errorf("saml2-bearer: %d %s, want scope auth-read", r.status, r.body)
+	}
+}
