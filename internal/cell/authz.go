@@ -39,6 +39,9 @@ func (a *Authn) ValidateAuthz(r *AuthzRequest) error {
 		!strings.HasPrefix(r.RedirectURI, r.ClientID) {
 		return perr.New("PR400-AZ-0003")
 	}
+	if r.ResponseType == "" {
+		return perr.New("PR400-AZ-0004", "response_type")
+	}
 	if r.ResponseType != "code" && r.ResponseType != "token" && !(r.ResponseType == "id_token" && hasScope(r.Scope, "openid")) {
 		return perr.New("PR400-AZ-0001")
 	}

@@ -611,6 +611,16 @@ func TestAppLoginSequence(t *testing.T) {
 	if !strings.Contains(r.header.Get("Location"), "error=unauthorized_client") {
 		t.Errorf("cancel: %s", r.header.Get("Location"))
 	}
+	// An unknown or missing response_type answers in the fragment.
+	for rt, want := range map[string]string{"foo": "#code=PR400-AZ-0001&error=unsupported_response_type", "": "#code=PR400-AZ-0004&error=invalid_request"} {
+		q := url.Values{"client_id": {appURL}, "redirect_uri": {redirect}}
+		if rt != "" {
+			q.Set("response_type", rt)
+		}
+		if r := e.raw("GET", "user/__authz?"+q.Encode(), ""); r.status != 303 || !strings.HasPrefix(r.header.Get("Location"), redirect+want) {
+			t.Errorf("response_type %q: %d %s", rt, r.status, r.header.Get("Location"))
+		}
+	}
 	// A client_id without the trailing slash is the same app (apiref 292's example).
 	noSlash := url.Values{"response_type": {"code"}, "client_id": {strings.TrimSuffix(appURL, "/")}, "redirect_uri": {redirect}}
 	if r := e.raw("GET", "user/__authz?"+noSlash.Encode(), ""); r.status != 200 {

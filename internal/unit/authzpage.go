@@ -94,7 +94,11 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, s.cellURL(c)+"__html/error?code="+url.QueryEscape(code), http.StatusSeeOther)
 			return
 		}
-		s.authzRedirectError(w, r, req, "invalid_request", code)
+		oauthErr := "invalid_request"
+		if code == "PR400-AZ-0001" {
+			oauthErr = "unsupported_response_type"
+		}
+		s.authzRedirectError(w, r, req, oauthErr, code)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -151,11 +155,15 @@ func (s *Server) authzRedirectError(w http.ResponseWriter, r *http.Request, req 
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
-	sep := "?"
-	if req.ResponseType == "token" || req.ResponseType == "id_token" {
-		sep = "#"
-	} else if strings.Contains(req.RedirectURI, "?") {
-		sep = "&"
+	// Only the code flow answers in the query; every other answer,
+	// an unknown or missing response_type's included, in the fragment
+	// (Personium AuthzEndPointResource, ImplicitFlowTest).
+	sep := "#"
+	if req.ResponseType == "code" {
+		sep = "?"
+		if strings.Contains(req.RedirectURI, "?") {
+			sep = "&"
+		}
 	}
 	http.Redirect(w, r, req.RedirectURI+sep+q.Encode(), http.StatusSeeOther)
 }
