@@ -162,7 +162,7 @@ func itoa(n int64) string {
 // authenticate as the client the code was issued to, and a code works once.
 func (a *Authn) codeGrant(ctx context.Context, c *Cell, req *TokenRequest, schema string) (*TokenResponse, error) {
 	if req.Code == "" {
-		return nil, perr.New("PR400-AN-0016", "code")
+		return nil, perr.New("PR400-AN-0019") // invalid_grant, as Personium
 	}
 	t, err := a.Sealer.Open(req.Code)
 	if err != nil || t.Type != auth.GrantCode || t.Issuer != a.CellURL(c) || t.Expired(a.now()) {

@@ -94,7 +94,7 @@ func (a *Authn) Token(ctx context.Context, c *Cell, req *TokenRequest) (*TokenRe
 	case GrantAuthzCode:
 		return a.codeGrant(ctx, c, req, schema)
 	case "":
-		return nil, perr.New("PR400-AN-0016", "grant_type")
+		return nil, perr.New("PR400-AN-0001", "null") // as Personium: unsupported_grant_type [null]
 	}
 	return nil, perr.New("PR400-AN-0001", req.GrantType)
 }
@@ -121,10 +121,10 @@ func (a *Authn) clientSchema(ctx context.Context, c *Cell, req *TokenRequest) (s
 		return "", nil
 	}
 	if req.ClientID == "" {
-		return "", perr.New("PR400-AN-0016", "client_id")
+		return "", nil // a secret without a client is ignored, as in Personium
 	}
 	if req.ClientSecret == "" {
-		return "", perr.New("PR400-AN-0016", "client_secret")
+		return "", perr.New("PR400-AN-0003") // invalid_client (AuthErrorTest)
 	}
 	tc, err := auth.ParseTransCell(req.ClientSecret, a.Trust, a.now())
 	if err != nil {
@@ -320,7 +320,7 @@ func (a *Authn) issue(c *Cell, req *TokenRequest, resp *TokenResponse, base *aut
 // refreshGrant exchanges a refresh token of this cell for new tokens.
 func (a *Authn) refreshGrant(ctx context.Context, c *Cell, req *TokenRequest, schema string) (*TokenResponse, error) {
 	if req.RefreshToken == "" {
-		return nil, perr.New("PR400-AN-0016", "refresh_token")
+		return nil, perr.New("PR400-AN-0009") // invalid_grant, as Personium
 	}
 	t, err := a.Sealer.Open(req.RefreshToken)
 	if err != nil {
@@ -360,7 +360,7 @@ func (a *Authn) refreshGrant(ctx context.Context, c *Cell, req *TokenRequest, sc
 // visitor a local token with the roles this cell grants them.
 func (a *Authn) assertionGrant(ctx context.Context, c *Cell, req *TokenRequest, schema string) (*TokenResponse, error) {
 	if req.Assertion == "" {
-		return nil, perr.New("PR400-AN-0016", "assertion")
+		return nil, perr.New("PR400-AN-0009") // invalid_grant, as Personium
 	}
 	tc, err := auth.ParseTransCell(req.Assertion, a.Trust, a.now())
 	if err != nil {

@@ -956,6 +956,21 @@ func TestRefreshStaysWithItsApp(t *testing.T) {
 		}
 	}
 
+	// Missing parameters get Personium's codes (AuthErrorTest).
+	for _, c := range []struct {
+		form url.Values
+		code string
+	}{
+		{url.Values{"grant_type": {"refresh_token"}}, "PR400-AN-0009"},
+		{url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:saml2-bearer"}}, "PR400-AN-0009"},
+		{url.Values{"grant_type": {"password"}, "username": {"me"}, "password": {"password1"}, "client_id": {e.url + "app/"}}, "PR400-AN-0003"},
+		{url.Values{"username": {"me"}}, "PR400-AN-0001"},
+	} {
+		if r := e.form("user/__token", c.form); r.status != 400 || !strings.Contains(string(r.body), c.code) {
+			t.Errorf("%v: %d %s, want %s", c.form, r.status, r.body, c.code)
+		}
+	}
+
 	// __mypassword: only with scope auth (or none), and only the account's own token.
 	scoped := e.login("user", "me", "password1", "scope", "message")["access_token"].(string)
 	e.as(scoped, 403, "PUT", "user/__mypassword", "", "X-Personium-Credential", "password2")
