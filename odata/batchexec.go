@@ -39,6 +39,53 @@ func pendingCreate(ctx context.Context, d metastore.Doc) bool {
 	return false
 }
 
+// replay is the state the collected ops give the documents they touch:
+// each one's latest content (with the version the store will give it),
+// or nil when deleted.
+func (cs *Changeset) replay() map[string]*metastore.Doc {
+	state := map[string]*metastore.Doc{}
+	for _, op := range cs.ops {
+		switch op.Type {
+		case metastore.Create:
+			d := op.Doc
+			d.Version = 1
+			state[d.ID] = &d
+		case metastore.Update:
+			d := op.Doc
+			if prev := state[d.ID]; prev != nil {
+				d.Version = prev.Version + 1
+				if d.Published == 0 {
+					d.Published = prev.Published
+				}
+			} else {
+				d.Version = op.IfVersion + 1
+			}
+			state[d.ID] = &d
+		case metastore.Delete:
+			state[op.Doc.ID] = nil
+		}
+	}
+	return state
+}
+
+// pending finds the document of (kind, cell, parent, key) among what the
+// changeset writes: found tells whether it touches one, gone whether it
+// deletes it.
+func (cs *Changeset) pending(kind, cell, parent, key string) (d *metastore.Doc, found, gone bool) {
+	for _, x := range cs.replay() {
+		if x != nil && x.Kind == kind && x.Cell == cell && x.Parent == parent && x.Key == key {
+			return x, true, false
+		}
+	}
+	return nil, false, false
+}
+
+// pendingID is pending by document ID.
+func (cs *Changeset) pendingID(id string) (d *metastore.Doc, found, gone bool) {
+	x, ok := cs.replay()[id]
+	return x, ok, ok && x == nil
+}
+
 // recorder is an http.ResponseWriter keeping what a part answers.
 type recorder struct {
 	header http.Header

@@ -170,7 +170,7 @@ func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[stri
 		}
 		return p.load(t, &res.Docs[0])
 	}
-	d, err := p.Store.GetKey(ctx, t.StoreKind(), p.Cell, p.Parent, storeKey(t, keys))
+	d, err := p.getKey(ctx, t.StoreKind(), storeKey(t, keys))
 	if err != nil {
 		if perr.Is(err, perr.NotExist) {
 			return nil, perr.New("PR404-OD-0002").WithCause(err)
@@ -178,6 +178,33 @@ func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[stri
 		return nil, err
 	}
 	return p.load(t, d)
+}
+
+// getKey reads the document of kind with natural key, as it stands after
+// the writes a $batch changeset in ctx has collected so far: a later
+// request of a changeset sees what earlier ones wrote (POST, then PUT of
+// the same entity).
+func (p *DocProvider) getKey(ctx context.Context, kind, key string) (*metastore.Doc, error) {
+	cs, _ := ctx.Value(changesetKey{}).(*Changeset)
+	if cs != nil {
+		if d, found, gone := cs.pending(kind, p.Cell, p.Parent, key); found {
+			if gone {
+				return nil, perr.Errorf(perr.NotExist, "odata: deleted earlier in the changeset")
+			}
+			return d, nil
+		}
+	}
+	d, err := p.Store.GetKey(ctx, kind, p.Cell, p.Parent, key)
+	if err != nil || cs == nil {
+		return d, err
+	}
+	if pd, found, gone := cs.pendingID(d.ID); found {
+		if gone {
+			return nil, perr.Errorf(perr.NotExist, "odata: deleted earlier in the changeset")
+		}
+		return pd, nil
+	}
+	return d, nil
 }
 
 // List returns the entities of t matching lr, and the total count if asked.

@@ -433,6 +433,24 @@ func TestUserDataBatch(t *testing.T) {
 		t.Errorf("duplicate in a changeset: %s", r.body)
 	}
 	e.must(404, "GET", "c/__/od/Note('e')", "")
+	// Later requests of a changeset see what earlier ones wrote
+	// (Personium UserDataBatchTest: POST, then PUT of the same entity).
+	put := "PUT Note('f') HTTP/1.1\r\nContent-Type: application/json\r\n\r\n" + `{"n":7}`
+	merge := "MERGE Note('f') HTTP/1.1\r\nContent-Type: application/json\r\n\r\n" + `{"extra":"z"}`
+	r = e.must(202, "POST", "c/__/od/$batch", batch(post(`{"__id":"f","n":6}`), put, merge), "Content-Type", ct)
+	if strings.Count(string(r.body), "HTTP/1.1 204 No Content") != 2 || !strings.Contains(string(r.body), "HTTP/1.1 201 Created") {
+		t.Errorf("POST, PUT and MERGE of one entity in a changeset: %s", r.body)
+	}
+	if r := e.must(200, "GET", "c/__/od/Note('f')", ""); !strings.Contains(string(r.body), `"n":7`) || !strings.Contains(string(r.body), `"extra":"z"`) ||
+		!strings.Contains(string(r.body), `W/\"3-`) {
+		t.Errorf("after the changeset: %s", r.body)
+	}
+	del := "DELETE Note('f') HTTP/1.1\r\n\r\n"
+	r = e.must(202, "POST", "c/__/od/$batch", batch(del, put), "Content-Type", ct)
+	if !strings.Contains(string(r.body), "404 Not Found") {
+		t.Errorf("PUT after DELETE in a changeset: %s", r.body)
+	}
+	e.must(200, "GET", "c/__/od/Note('f')", "") // that changeset failed as a whole
 	if code := errCode(t, e.must(400, "POST", "c/__/od/$batch", "--nope\r\n", "Content-Type", ct)); code != "PR400-OD-0023" {
 		t.Errorf("malformed batch: %s", code)
 	}
