@@ -8,6 +8,7 @@ import (
 	"math"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/personium-go/personium/internal/perr"
@@ -215,6 +216,15 @@ func convertSimple(p *Property, v any) (any, error) {
 		out = i
 	case EdmDouble, EdmSingle:
 		n, ok := v.(json.Number)
+		if str, isStr := v.(string); isStr {
+			// A number in a string is taken, with Java's d/f suffix
+			// ("1234567890.12345d"), as Personium's
+			// UserData*DoublePropertyTest expects.
+			str = strings.TrimRight(strings.TrimSpace(str), "dDfF")
+			if _, err := strconv.ParseFloat(str, 64); err == nil && str != "" && !strings.ContainsAny(str, "xXnN_") {
+				n, ok = json.Number(str), true
+			}
+		}
 		if !ok {
 			return nil, bad
 		}

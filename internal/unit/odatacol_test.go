@@ -376,6 +376,13 @@ func TestUserComplexAndList(t *testing.T) {
 		want(400, "PR400-OD-0006", "POST", od+"Person", `{"__id":"bad",`+bad+`:1}`)
 	}
 	want(404, "PR404-OD-0002", "GET", od+"Person('bad')", "")
+	// A Double may come as a number in a string, with Java's d suffix
+	// (UserData*DoublePropertyTest).
+	want(201, "", "POST", od+"Person", `{"__id":"p4","home":{"city":"x","geo":{"lat":"1234567890.12345d"}}}`)
+	if r := want(200, "", "GET", od+"Person('p4')", ""); !strings.Contains(string(r.body), `"lat":1234567890.12345`) {
+		t.Errorf("a Double given as a string: %s", r.body)
+	}
+	want(400, "PR400-OD-0006", "POST", od+"Person", `{"home":{"city":"x","geo":{"lat":"NaN"}}}`)
 	// With nothing to merge into, the value must be whole.
 	want(201, "", "POST", od+"Person", `{"__id":"p2"}`)
 	want(400, "PR400-OD-0009", "MERGE", od+"Person('p2')", `{"home":{"zip":1}}`)
