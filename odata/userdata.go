@@ -137,6 +137,17 @@ type dynamicKey struct{}
 func registerDynamic(ctx context.Context, sp *DocProvider, e *Entity) ([]metastore.Op, error) {
 	var ops []metastore.Op
 	pt := sp.Schema.Type(SetProperty)
+	// The new dynamic properties count against the entity type's limit
+	// together with those it has (Personium PropertyLimitChecker).
+	fresh := 0
+	for name, v := range e.Props {
+		if !isReserved(name) && e.Type.Prop(name) == nil && v != nil {
+			fresh++
+		}
+	}
+	if fresh > 0 && len(e.Type.Props)+fresh > MaxProperties {
+		return nil, perr.New("PR400-OD-0032")
+	}
 	for name, v := range e.Props {
 		if isReserved(name) || e.Type.Prop(name) != nil || v == nil {
 			continue

@@ -376,6 +376,19 @@ func TestUserComplexAndList(t *testing.T) {
 		want(400, "PR400-OD-0006", "POST", od+"Person", `{"__id":"bad",`+bad+`:1}`)
 	}
 	want(404, "PR404-OD-0002", "GET", od+"Person('bad')", "")
+	// More new dynamic properties than the entity type may have: 400,
+	// and neither the entity nor any property is made.
+	var many strings.Builder
+	many.WriteString(`{"__id":"wide"`)
+	for i := 0; i < 401; i++ {
+		fmt.Fprintf(&many, `,"d%d":%d`, i, i)
+	}
+	many.WriteString("}")
+	want(400, "PR400-OD-0032", "POST", od+"Person", many.String())
+	want(404, "PR404-OD-0002", "GET", od+"Person('wide')", "")
+	if r := want(200, "", "GET", "c/__/od/$metadata", ""); strings.Contains(string(r.body), `Name="d400"`) {
+		t.Errorf("a refused entity registered its properties")
+	}
 	// A Double may come as a number in a string, with Java's d suffix
 	// (UserData*DoublePropertyTest).
 	want(201, "", "POST", od+"Person", `{"__id":"p4","home":{"city":"x","geo":{"lat":"1234567890.12345d"}}}`)
