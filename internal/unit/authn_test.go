@@ -584,8 +584,13 @@ func TestAppLoginSequence(t *testing.T) {
 	f := url.Values{"response_type": {"token"}, "client_id": {appURL}, "redirect_uri": {redirect}, "state": {"s2"},
 		"username": {"me"}, "password": {"wrong-one"}}
 	r = e.raw("POST", "user/__authz", f.Encode(), "Content-Type", "application/x-www-form-urlencoded")
-	if r.status != 200 || !strings.Contains(string(r.body), "incorrect") {
-		t.Errorf("wrong password: %d %s", r.status, r.body)
+	// As Personium: 303 back to __authz with the error, whose form says why.
+	back, _ := url.Parse(r.header.Get("Location"))
+	if r.status != 303 || back == nil || back.Query().Get("code") != "PS-AU-0004" || back.Query().Get("error") != "invalid_grant" ||
+		back.Query().Get("state") != "s2" || back.Query().Get("redirect_uri") != redirect {
+		t.Errorf("wrong password: %d %s", r.status, r.header.Get("Location"))
+	} else if r = e.raw("GET", strings.TrimPrefix(back.RequestURI(), "/"), ""); r.status != 200 || !strings.Contains(string(r.body), "incorrect") {
+		t.Errorf("login form after a wrong password: %d %s", r.status, r.body)
 	}
 	e.clock.Advance(2 * time.Second)
 	f.Set("password", "password1")

@@ -103,8 +103,8 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
-	if strings.EqualFold(v.Get("cancel_flg"), "true") { // Boolean.parseBoolean, as Personium: its form posts cancel_flg=0
-
+	// Boolean.parseBoolean, as Personium: its own form posts cancel_flg=0.
+	if strings.EqualFold(v.Get("cancel_flg"), "true") {
 		s.authzRedirectError(w, r, req, "unauthorized_client", "PR401-AZ-0001")
 		return
 	}
@@ -118,22 +118,47 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 			s.loginForm(w, c, req, perr.Message("PS-AU-0005"))
 			return
 		}
-		s.loginForm(w, c, req, "")
+		msg := ""
+		if code := v.Get("code"); strings.HasPrefix(code, "PS-AU-") {
+			msg = perr.Message(code) // back from a failed sign-in (below)
+		}
+		s.loginForm(w, c, req, msg)
 		return
 	}
 	res, err := s.cfg.Authn.Authorize(r.Context(), c, req, v.Get("username"), v.Get("password"), r.RemoteAddr)
 	switch {
 	case err == cell.PasswordChangeRequired:
-		s.loginForm(w, c, req, perr.Message("PS-AU-0006"))
+		s.authzAgain(w, r, c, req, "unauthorized_client", "PS-AU-0006")
 		return
-	case perr.CodeOf(err) == "PR400-AN-0017" || perr.CodeOf(err) == "PR400-AN-0016":
-		s.loginForm(w, c, req, perr.Message("PS-AU-0004"))
+	case perr.CodeOf(err) == "PR400-AN-0016":
+		s.authzAgain(w, r, c, req, "invalid_request", "PS-AU-0003")
+		return
+	case perr.CodeOf(err) == "PR400-AN-0017":
+		s.authzAgain(w, r, c, req, "invalid_grant", "PS-AU-0004")
 		return
 	case err != nil:
 		perr.Write(w, r, err)
 		return
 	}
 	http.Redirect(w, r, res.Redirect, http.StatusSeeOther)
+}
+
+// authzAgain answers a failed sign-in as Personium does: 303 back to
+// __authz with the request's parameters and the error, whose code the
+// login form then explains.
+func (s *Server) authzAgain(w http.ResponseWriter, r *http.Request, c *cell.Cell, req *cell.AuthzRequest, oauthErr, code string) {
+	q := url.Values{"response_type": {req.ResponseType}, "client_id": {req.ClientID}, "redirect_uri": {req.RedirectURI},
+		"error": {oauthErr}, "error_description": {perr.Message(code)}, "code": {code}}
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	if len(req.Scope) > 0 {
+		q.Set("scope", strings.Join(req.Scope, " "))
+	}
+	if req.ExpiresIn > 0 {
+		q.Set("expires_in", strconv.Itoa(int(req.ExpiresIn/time.Second)))
+	}
+	http.Redirect(w, r, s.cellURL(c)+"__authz?"+q.Encode(), http.StatusSeeOther)
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, c *cell.Cell, req *cell.AuthzRequest, msg string) {
