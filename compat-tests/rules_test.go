@@ -140,3 +140,17 @@ func TestODataOptions(t *testing.T) {
 	}
 	do(t, "OPTIONS with a bad token", "OPTIONS", box+"od/Item", hdr{"Authorization": "Bearer AR~nonsense"}, nil).wantError(401, "")
 }
+
+// TestUnknownMemberMessage: PR400-OD-0007 says what Personium's parser
+// says (PersoniumJsonFormatParser, AbstractODataResource).
+func TestUnknownMemberMessage(t *testing.T) {
+	c := newCell(t, "unknownm")
+	r := do(t, "an unknown member", "POST", ctl(c, "Role"), auth(), `{"Name":"r","Colour":"red"}`)
+	if r.wantError(400, "PR400-OD-0007"); !strings.Contains(r.errorMessage(), "unknown property Colour for Role") {
+		r.fail("message %q", r.errorMessage())
+	}
+	r = do(t, "a management member", "POST", ctl(c, "Role"), auth(), `{"Name":"r","__published":"/Date(0)/"}`)
+	if r.wantError(400, "PR400-OD-0007"); !strings.Contains(r.errorMessage(), "__published is management information name. Cannot request.") {
+		r.fail("message %q", r.errorMessage())
+	}
+}

@@ -80,13 +80,14 @@ func decodeEntityMode(t *EntityType, data []byte, partial bool) (map[string]any,
 			continue
 		}
 		if isReserved(name) {
-			// __published, __updated, __metadata and hidden members are the server's.
-			return nil, perr.New("PR400-OD-0007", name)
+			// __published, __updated, __metadata and hidden members are
+			// the server's (Personium's words).
+			return nil, perr.New("PR400-OD-0007", name+" is management information name. Cannot request.")
 		}
 		p := t.Prop(name)
 		if p == nil {
 			if !t.Open {
-				return nil, perr.New("PR400-OD-0007", name)
+				return nil, perr.New("PR400-OD-0007", "unknown property "+name+" for "+t.Name)
 			}
 			if !dynamicNameRE.MatchString(name) { // Personium PATTERN_USERDATA_KEY
 				return nil, perr.New("PR400-OD-0006", name)
@@ -151,7 +152,7 @@ func convertComplex(p *Property, v any, partial bool) (any, error) {
 			}
 		}
 		if m == nil {
-			return nil, perr.New("PR400-OD-0007", name)
+			return nil, perr.New("PR400-OD-0007", "unknown property "+name+" for "+p.Type)
 		}
 		cv, err := convertValueMode(m, mv, partial)
 		if err != nil {
