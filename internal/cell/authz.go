@@ -54,6 +54,9 @@ func (a *Authn) ValidateAuthz(r *AuthzRequest) error {
 // AuthzResult is where __authz sends the browser after a login.
 type AuthzResult struct {
 	Redirect string // the redirect URI with the code (query) or token (fragment)
+	// PasswordChange is, with PasswordChangeRequired, the account's
+	// password-change token (AP~), for __authz's password form.
+	PasswordChange string
 }
 
 // Authorize logs the account in for the app of r and returns the redirect
@@ -64,9 +67,39 @@ func (a *Authn) Authorize(ctx context.Context, c *Cell, r *AuthzRequest, usernam
 		return nil, err
 	}
 	if pc.mustChange {
-		return nil, PasswordChangeRequired
+		now := a.now()
+		tok, err := a.seal(&auth.LocalToken{Type: auth.PasswordChange, Issuer: a.CellURL(c), Subject: pc.subject,
+			Issued: now.UnixMilli(), Expires: now.Add(DefaultAccessLife).UnixMilli()})
+		if err != nil {
+			return nil, err
+		}
+		return &AuthzResult{PasswordChange: tok}, PasswordChangeRequired
 	}
 	return a.authzRedirect(ctx, c, r, pc)
+}
+
+// AuthorizePasswordChange is Authorize for an account that must change
+// its password (Personium's handlePasswordChange): with its
+// password-change token it sets the new password, then signs in with it.
+// Errors: PR401-AU-0006 for a token that is not such a token of c (or
+// expired: PR401-AU-0002), PR400-AU-0001 for a password of a bad format.
+func (a *Authn) AuthorizePasswordChange(ctx context.Context, c *Cell, r *AuthzRequest, apToken, newPassword, remote string) (*AuthzResult, error) {
+	t, err := a.Sealer.Open(apToken)
+	if err != nil || t.Type != auth.PasswordChange || t.Issuer != a.CellURL(c) {
+		return nil, perr.New("PR401-AU-0006")
+	}
+	if t.Expired(a.now()) {
+		return nil, perr.New("PR401-AU-0002")
+	}
+	name, _ := strings.CutPrefix(t.Subject, a.CellURL(c)+"#")
+	acc, err := a.account(ctx, c, name)
+	if err != nil {
+		return nil, perr.New("PR401-AU-0006")
+	}
+	if err := a.Cells.ChangePassword(ctx, c, acc, newPassword); err != nil {
+		return nil, err
+	}
+	return a.Authorize(ctx, c, r, name, newPassword, remote)
 }
 
 // AuthorizeCookie is Authorize for a browser that already holds a

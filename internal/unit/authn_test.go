@@ -998,3 +998,60 @@ func TestAssertionKeepsItsScope(t *testing.T) {
 		t.Errorf("saml2-bearer: %d %s, want scope auth-read", r.status, r.body)
 	}
 }
+
+// TestAuthzPasswordChange: an account that must change its password signs
+// in through __authz by choosing a new one, as Personium's
+// AuthzEndPointResource lets it (password_change_required, PS-AU-0006/7/8).
+func TestAuthzPasswordChange(t *testing.T) {
+	e := newAuthEnv(t)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"user"}`)
+	e.must(201, "POST", "__ctl/Cell", `{"Name":"app"}`)
+	appURL := e.url + "app/"
+	redirect := appURL + "__/html/back"
+	e.must(201, "POST", "user/__ctl/Account", `{"Name":"new","Status":"passwordChangeRequired"}`, "X-Personium-Credential", "initial1")
+	post := func(f url.Values) (*resp, url.Values) {
+		t.Helper()
+		r := e.raw("POST", "user/__authz", f.Encode(), "Content-Type", "application/x-www-form-urlencoded")
+		loc, _ := url.Parse(r.header.Get("Location"))
+		if r.status != 303 || loc == nil {
+			t.Fatalf("POST __authz %v: %d %s", f, r.status, r.body)
+		}
+		q, _ := url.ParseQuery(loc.RawQuery)
+		if loc.Fragment != "" {
+			q, _ = url.ParseQuery(loc.Fragment)
+		}
+		return r, q
+	}
+	f := url.Values{"response_type": {"token"}, "client_id": {appURL}, "redirect_uri": {redirect}, "state": {"s"},
+		"username": {"new"}, "password": {"initial1"}}
+	_, q := post(f)
+	ap := q.Get("access_token")
+	if q.Get("code") != "PS-AU-0006" || q.Get("password_change_required") != "true" || !strings.HasPrefix(ap, "AP~") {
+		t.Fatalf("sign-in that must change the password: %v", q)
+	}
+	back := url.Values{"response_type": {"token"}, "client_id": {appURL}, "redirect_uri": {redirect}, "state": {"s"},
+		"access_token": {ap}, "password_change_required": {"true"}}
+	if r := e.raw("GET", "user/__authz?"+back.Encode(), ""); r.status != 200 || !strings.Contains(string(r.body), `name="access_token"`) ||
+		!strings.Contains(string(r.body), "New password") {
+		t.Fatalf("password form: %d %s", r.status, r.body)
+	}
+	change := url.Values{"response_type": {"token"}, "client_id": {appURL}, "redirect_uri": {redirect}, "state": {"s"}, "access_token": {ap}}
+	if _, q := post(change); q.Get("code") != "PS-AU-0007" || q.Get("access_token") != ap {
+		t.Errorf("no new password: %v", q)
+	}
+	change.Set("password", "x")
+	if _, q := post(change); q.Get("code") != "PS-AU-0008" {
+		t.Errorf("a password of a bad format: %v", q)
+	}
+	change.Set("password", "changed-pw1")
+	r, q := post(change)
+	if !strings.HasPrefix(r.header.Get("Location"), redirect+"#") || !strings.HasPrefix(q.Get("access_token"), "AR~") || q.Get("state") != "s" {
+		t.Fatalf("after choosing a new password: %s", r.header.Get("Location"))
+	}
+	e.clock.Advance(2 * time.Second)
+	e.login("user", "new", "changed-pw1")
+	change.Set("access_token", "AP~forged")
+	if _, q := post(change); q.Get("code") != "PS-AU-0005" {
+		t.Errorf("a forged password-change token: %v", q)
+	}
+}

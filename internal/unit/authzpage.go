@@ -41,9 +41,33 @@ label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{w
 </form></body></html>
 `))
 
+// passwordPage asks for a new password (an account whose Status is
+// passwordChangeRequired, signing in through __authz).
+var passwordPage = template.Must(template.New("password").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Change your password for {{.Cell}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}
+label{display:block;margin:.8rem 0 .2rem}input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
+.err{color:#b00020}button{margin-top:1rem;padding:.5rem 1.2rem}</style></head>
+<body><h1>Change your password</h1>
+{{if .Message}}<p class="err" role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="response_type" value="{{.ResponseType}}">
+<input type="hidden" name="client_id" value="{{.ClientID}}">
+<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
+<input type="hidden" name="state" value="{{.State}}">
+<input type="hidden" name="scope" value="{{.Scope}}">
+<input type="hidden" name="expires_in" value="{{.ExpiresIn}}">
+<input type="hidden" name="access_token" value="{{.AccessToken}}">
+<label for="password">New password</label><input type="password" id="password" name="password" autocomplete="new-password" required autofocus>
+<button type="submit">Change and sign in</button>
+</form></body></html>
+`))
+
 type loginData struct {
 	Cell, CellURL, Action, Message                               string
 	ResponseType, ClientID, RedirectURI, State, Scope, ExpiresIn string
+	AccessToken                                                  string // the password form's AP~ token
 }
 
 // authzRequest reads the parameters of __authz from a query or form.
@@ -108,6 +132,34 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 		s.authzRedirectError(w, r, req, "unauthorized_client", "PR401-AZ-0001")
 		return
 	}
+	if ap := v.Get("access_token"); ap != "" && r.Method == http.MethodPost {
+		// The password form's answer (Personium handlePasswordChange).
+		pw := v.Get("password")
+		if pw == "" {
+			s.authzAgain(w, r, c, req, "invalid_request", "PS-AU-0007", ap)
+			return
+		}
+		res, err := s.cfg.Authn.AuthorizePasswordChange(r.Context(), c, req, ap, pw, r.RemoteAddr)
+		switch {
+		case perr.CodeOf(err) == "PR400-AU-0001":
+			s.authzAgain(w, r, c, req, "invalid_request", "PS-AU-0008", ap)
+		case perr.Public(err).Status() == http.StatusUnauthorized:
+			s.authzAgain(w, r, c, req, "unauthorized_client", "PS-AU-0005", "")
+		case err != nil:
+			s.authzRedirectError(w, r, req, "server_error", "PS-AU-0009")
+		default:
+			http.Redirect(w, r, res.Redirect, http.StatusSeeOther)
+		}
+		return
+	}
+	if strings.EqualFold(v.Get("password_change_required"), "true") && v.Get("access_token") != "" {
+		msg := perr.Message("PS-AU-0006")
+		if code := v.Get("code"); strings.HasPrefix(code, "PS-AU-") {
+			msg = perr.Message(code)
+		}
+		s.passwordForm(w, c, req, v.Get("access_token"), msg)
+		return
+	}
 	if !v.Has("username") && !v.Has("password") {
 		// A p_cookie session signs the browser in without a password.
 		if ck, err := r.Cookie("p_cookie"); err == nil {
@@ -127,14 +179,14 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.cfg.Authn.Authorize(r.Context(), c, req, v.Get("username"), v.Get("password"), r.RemoteAddr)
 	switch {
-	case err == cell.PasswordChangeRequired:
-		s.authzAgain(w, r, c, req, "unauthorized_client", "PS-AU-0006")
+	case err == cell.PasswordChangeRequired && res != nil:
+		s.authzAgain(w, r, c, req, "unauthorized_client", "PS-AU-0006", res.PasswordChange)
 		return
 	case perr.CodeOf(err) == "PR400-AN-0016":
-		s.authzAgain(w, r, c, req, "invalid_request", "PS-AU-0003")
+		s.authzAgain(w, r, c, req, "invalid_request", "PS-AU-0003", "")
 		return
 	case perr.CodeOf(err) == "PR400-AN-0017":
-		s.authzAgain(w, r, c, req, "invalid_grant", "PS-AU-0004")
+		s.authzAgain(w, r, c, req, "invalid_grant", "PS-AU-0004", "")
 		return
 	case err != nil:
 		perr.Write(w, r, err)
@@ -146,9 +198,14 @@ func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
 // authzAgain answers a failed sign-in as Personium does: 303 back to
 // __authz with the request's parameters and the error, whose code the
 // login form then explains.
-func (s *Server) authzAgain(w http.ResponseWriter, r *http.Request, c *cell.Cell, req *cell.AuthzRequest, oauthErr, code string) {
+// With a password-change token, the form asks for a new password.
+func (s *Server) authzAgain(w http.ResponseWriter, r *http.Request, c *cell.Cell, req *cell.AuthzRequest, oauthErr, code, apToken string) {
 	q := url.Values{"response_type": {req.ResponseType}, "client_id": {req.ClientID}, "redirect_uri": {req.RedirectURI},
 		"error": {oauthErr}, "error_description": {perr.Message(code)}, "code": {code}}
+	if apToken != "" {
+		q.Set("access_token", apToken)
+		q.Set("password_change_required", "true")
+	}
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
@@ -159,6 +216,20 @@ func (s *Server) authzAgain(w http.ResponseWriter, r *http.Request, c *cell.Cell
 		q.Set("expires_in", strconv.Itoa(int(req.ExpiresIn/time.Second)))
 	}
 	http.Redirect(w, r, s.cellURL(c)+"__authz?"+q.Encode(), http.StatusSeeOther)
+}
+
+// passwordForm asks an account that must change its password for a new
+// one; the answer goes back to __authz with the password-change token.
+func (s *Server) passwordForm(w http.ResponseWriter, c *cell.Cell, req *cell.AuthzRequest, apToken, msg string) {
+	exp := ""
+	if req.ExpiresIn > 0 {
+		exp = strconv.Itoa(int(req.ExpiresIn / time.Second))
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_ = passwordPage.Execute(w, loginData{Cell: c.Name, CellURL: s.cellURL(c), Action: s.cellURL(c) + "__authz", Message: msg,
+		ResponseType: req.ResponseType, ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
+		Scope: strings.Join(req.Scope, " "), ExpiresIn: exp, AccessToken: apToken})
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, c *cell.Cell, req *cell.AuthzRequest, msg string) {
