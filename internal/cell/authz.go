@@ -197,6 +197,9 @@ func (a *Authn) codeGrant(ctx context.Context, c *Cell, req *TokenRequest, schem
 	if req.Code == "" {
 		return nil, perr.New("PR400-AN-0019") // invalid_grant, as Personium
 	}
+	if req.Owner {
+		return nil, perr.New("PR400-AN-0008") // as Personium: the code grant does not represent the owner
+	}
 	t, err := a.Sealer.Open(req.Code)
 	if err != nil || t.Type != auth.GrantCode || t.Issuer != a.CellURL(c) || t.Expired(a.now()) {
 		return nil, perr.New("PR400-AN-0019")

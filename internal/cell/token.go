@@ -342,6 +342,17 @@ func (a *Authn) refreshGrant(ctx context.Context, c *Cell, req *TokenRequest, sc
 		return nil, perr.New("PR401-AN-0020", t.Schema, schema)
 	}
 	resp := &TokenResponse{}
+	if req.Owner {
+		// Representing the owner (Personium receiveRefresh): only an
+		// account's own refresh token, of a representative account.
+		if t.Type != auth.ResidentRefresh {
+			return nil, perr.New("PR400-AN-0008")
+		}
+		name, _ := strings.CutPrefix(t.Subject, a.CellURL(c)+"#")
+		owner := *req
+		owner.Username, owner.Target = name, ""
+		return a.ownerToken(ctx, c, &owner, resp)
+	}
 	base := &auth.LocalToken{Issuer: t.Issuer, Subject: t.Subject, Schema: schema, Scope: t.Scope, Roles: t.Roles, AuthTime: t.AuthTime}
 	if t.Type == auth.ResidentRefresh {
 		acc, err := a.residentAccount(ctx, c, t.Subject)
@@ -361,6 +372,9 @@ func (a *Authn) refreshGrant(ctx context.Context, c *Cell, req *TokenRequest, sc
 func (a *Authn) assertionGrant(ctx context.Context, c *Cell, req *TokenRequest, schema string) (*TokenResponse, error) {
 	if req.Assertion == "" {
 		return nil, perr.New("PR400-AN-0009") // invalid_grant, as Personium
+	}
+	if req.Owner {
+		return nil, perr.New("PR400-AN-0008") // a visitor cannot represent the owner
 	}
 	tc, err := auth.ParseTransCell(req.Assertion, a.Trust, a.now())
 	if err != nil {

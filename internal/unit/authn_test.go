@@ -915,6 +915,19 @@ func TestOwnerRepresentative(t *testing.T) {
 	if r := owner1("owned", "rep", "p_target", e.url+"free/"); r.status != 400 || !strings.Contains(string(r.body), "PR400-AN-0008") {
 		t.Errorf("p_owner with p_target: %d %s", r.status, r.body)
 	}
+	// A refresh token of a representative account represents the owner
+	// too; another account's does not (Personium receiveRefresh).
+	refresh := func(user string) *resp {
+		rt := e.login("owned", user, "password1")["refresh_token"].(string)
+		e.clock.Advance(2 * time.Second)
+		return e.form("owned/__token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "p_owner": {"true"}})
+	}
+	if r := refresh("rep"); r.status != 200 || !strings.HasPrefix(r.json(t)["access_token"].(string), "AU~") {
+		t.Errorf("p_owner refresh: %d %s", r.status, r.body)
+	}
+	if r := refresh("other"); r.status != 400 || !strings.Contains(string(r.body), "PR400-AN-0014") {
+		t.Errorf("p_owner refresh of another account: %d %s", r.status, r.body)
+	}
 }
 
 // TestRefreshStaysWithItsApp: a refresh token issued to an app is
