@@ -3,6 +3,7 @@ package odata
 import (
 	"bytes"
 	"context"
+	"github.com/personium-go/personium/internal/metastore"
 	"net/http"
 	"strconv"
 
@@ -87,7 +88,10 @@ func (s *Service) expand(ctx context.Context, t *EntityType, ents []*Entity, nam
 	for i, e := range ents {
 		out[i] = map[string][]*Entity{}
 		for _, n := range navs {
-			rel, _, err := s.Provider.Related(ctx, t, keyPredicateOf(e), n, &ListRequest{Limit: maxRows})
+			// Newest first (apiref 405: expanded entities in descending
+			// order of their creation).
+			rel, _, err := s.Provider.Related(ctx, t, keyPredicateOf(e), n, &ListRequest{Limit: maxRows,
+				Order: []metastore.Order{{Field: metastore.FieldPublished, Desc: true}}})
 			if err != nil {
 				return nil, err
 			}

@@ -254,6 +254,11 @@ func TestUserNavigation(t *testing.T) {
 		t.Errorf("$select=_Pet/name: %s", b)
 	}
 	want(400, "PR400-OD-0017", "GET", od+"Person('p1')?$expand=_Pet&$select=_Nope/name", "")
+	// Expanded entities come newest first (apiref 405).
+	if b := string(want(200, "", "GET", od+"Person('p1')?$expand=_Pet", "").body); !(strings.Index(b, `"__id":"d3"`) < strings.Index(b, `"__id":"d2"`) &&
+		strings.Index(b, `"__id":"d2"`) < strings.Index(b, `"__id":"d1"`)) {
+		t.Errorf("$expand order: %s", b)
+	}
 	// The one side of 0..1:N is kept while pets are linked to it; a pet
 	// (the many side) is deleted with its link (Personium findMultiPoint).
 	want(409, "PR409-OD-0001", "DELETE", od+"Person('p1')", "")
