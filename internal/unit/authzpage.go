@@ -17,17 +17,17 @@ import (
 	"github.com/personium-go/personium/odata"
 )
 
-// loginPage is the plain login form of {cell}__authz. Every value is
-// escaped by html/template.
-var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
+// authzPages are the pages of {cell}__authz: "login", the plain login
+// form, and "password", the form of an account that must choose a new
+// password. They share their head and the request's hidden fields. Every
+// value is escaped by html/template.
+var authzPages = template.Must(template.New("").Parse(`{{define "head"}}<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in to {{.Cell}}</title>
+<title>{{.Title}} {{.Cell}}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}
 label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
 .app{color:#555;word-break:break-all}.err{color:#b00020}button{margin-top:1rem;padding:.5rem 1.2rem}</style></head>
-<body><h1>Sign in</h1>
-<p>The application <span class="app">{{.ClientID}}</span> asks to access your data in the cell <span class="app">{{.CellURL}}</span>.</p>
-{{if .Message}}<p class="err" role="alert">{{.Message}}</p>{{end}}
+{{end}}{{define "fields"}}{{if .Message}}<p class="err" role="alert">{{.Message}}</p>{{end}}
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="response_type" value="{{.ResponseType}}">
 <input type="hidden" name="client_id" value="{{.ClientID}}">
@@ -35,39 +35,24 @@ label{display:block;margin:.8rem 0 .2rem}input[type=text],input[type=password]{w
 <input type="hidden" name="state" value="{{.State}}">
 <input type="hidden" name="scope" value="{{.Scope}}">
 <input type="hidden" name="expires_in" value="{{.ExpiresIn}}">
-<label for="username">User ID</label><input type="text" id="username" name="username" autocomplete="username" required autofocus>
+{{end}}{{define "login"}}{{template "head" .}}<body><h1>Sign in</h1>
+<p>The application <span class="app">{{.ClientID}}</span> asks to access your data in the cell <span class="app">{{.CellURL}}</span>.</p>
+{{template "fields" .}}<label for="username">User ID</label><input type="text" id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button> <button type="submit" name="cancel_flg" value="true" formnovalidate>Cancel</button>
 </form></body></html>
-`))
-
-// passwordPage asks for a new password (an account whose Status is
-// passwordChangeRequired, signing in through __authz).
-var passwordPage = template.Must(template.New("password").Parse(`<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Change your password for {{.Cell}}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:26rem;margin:3rem auto;padding:0 1rem}
-label{display:block;margin:.8rem 0 .2rem}input[type=password]{width:100%;padding:.5rem;box-sizing:border-box}
-.err{color:#b00020}button{margin-top:1rem;padding:.5rem 1.2rem}</style></head>
-<body><h1>Change your password</h1>
-{{if .Message}}<p class="err" role="alert">{{.Message}}</p>{{end}}
-<form method="post" action="{{.Action}}">
-<input type="hidden" name="response_type" value="{{.ResponseType}}">
-<input type="hidden" name="client_id" value="{{.ClientID}}">
-<input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
-<input type="hidden" name="state" value="{{.State}}">
-<input type="hidden" name="scope" value="{{.Scope}}">
-<input type="hidden" name="expires_in" value="{{.ExpiresIn}}">
-<input type="hidden" name="access_token" value="{{.AccessToken}}">
+{{end}}{{define "password"}}{{template "head" .}}<body><h1>Change your password</h1>
+{{template "fields" .}}<input type="hidden" name="access_token" value="{{.AccessToken}}">
 <label for="password">New password</label><input type="password" id="password" name="password" autocomplete="new-password" required autofocus>
 <button type="submit">Change and sign in</button>
 </form></body></html>
-`))
+{{end}}`))
 
 type loginData struct {
 	Cell, CellURL, Action, Message                               string
 	ResponseType, ClientID, RedirectURI, State, Scope, ExpiresIn string
 	AccessToken                                                  string // the password form's AP~ token
+	Title                                                        string
 }
 
 // authzRequest reads the parameters of __authz from a query or form.
@@ -221,27 +206,24 @@ func (s *Server) authzAgain(w http.ResponseWriter, r *http.Request, c *cell.Cell
 // passwordForm asks an account that must change its password for a new
 // one; the answer goes back to __authz with the password-change token.
 func (s *Server) passwordForm(w http.ResponseWriter, c *cell.Cell, req *cell.AuthzRequest, apToken, msg string) {
-	exp := ""
-	if req.ExpiresIn > 0 {
-		exp = strconv.Itoa(int(req.ExpiresIn / time.Second))
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_ = passwordPage.Execute(w, loginData{Cell: c.Name, CellURL: s.cellURL(c), Action: s.cellURL(c) + "__authz", Message: msg,
-		ResponseType: req.ResponseType, ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
-		Scope: strings.Join(req.Scope, " "), ExpiresIn: exp, AccessToken: apToken})
+	s.authzPage(w, c, req, "password", loginData{Title: "Change your password for", Message: msg, AccessToken: apToken})
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, c *cell.Cell, req *cell.AuthzRequest, msg string) {
-	exp := ""
+	s.authzPage(w, c, req, "login", loginData{Title: "Sign in to", Message: msg})
+}
+
+// authzPage writes the page name of authzPages for req, with d's title,
+// message and token.
+func (s *Server) authzPage(w http.ResponseWriter, c *cell.Cell, req *cell.AuthzRequest, name string, d loginData) {
 	if req.ExpiresIn > 0 {
-		exp = strconv.Itoa(int(req.ExpiresIn / time.Second))
+		d.ExpiresIn = strconv.Itoa(int(req.ExpiresIn / time.Second))
 	}
+	d.Cell, d.CellURL, d.Action = c.Name, s.cellURL(c), s.cellURL(c)+"__authz"
+	d.ResponseType, d.ClientID, d.RedirectURI, d.State, d.Scope = req.ResponseType, req.ClientID, req.RedirectURI, req.State, strings.Join(req.Scope, " ")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	_ = loginPage.Execute(w, loginData{Cell: c.Name, CellURL: s.cellURL(c), Action: s.cellURL(c) + "__authz", Message: msg,
-		ResponseType: req.ResponseType, ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
-		Scope: strings.Join(req.Scope, " "), ExpiresIn: exp})
+	_ = authzPages.ExecuteTemplate(w, name, d)
 }
 
 // authzRedirectError sends the browser back to the (verified) redirect
