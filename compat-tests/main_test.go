@@ -131,32 +131,15 @@ func startServer() (*server, error) {
 		return fail(err)
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	s := &server{dir: dir, unit: "http://" + addr + "/", token: "compat-" + randomHex(16),
-		exited: make(chan error, 1), logPath: filepath.Join(dir, "server.log")}
-	logFile, err := os.Create(s.logPath)
-	if err != nil {
-		return fail(err)
-	}
-	s.cmd = exec.Command(bin, "serve", "--listen", addr, "--data", filepath.Join(dir, "data"),
-		"--master-token", s.token, "--gc-interval", "200ms")
+	token := "compat-" + randomHex(16)
 	// COMPAT_SERVE_FLAGS adds server flags (.ci/bee.sh runs the WebDAV
 	// scenarios with --store bee).
-	s.cmd.Args = append(s.cmd.Args, strings.Fields(os.Getenv("COMPAT_SERVE_FLAGS"))...)
-	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
-	s.cmd.Env = withoutPersoniumEnv(os.Environ())
-	if err := s.cmd.Start(); err != nil {
-		logFile.Close()
+	flags := append([]string{"--master-token", token, "--gc-interval", "200ms"}, strings.Fields(os.Getenv("COMPAT_SERVE_FLAGS"))...)
+	s, err := startServerProcess(bin, dir, addr, flags)
+	if err != nil {
 		return fail(fmt.Errorf("starting %s: %v", bin, err))
 	}
-	go func() {
-		s.exited <- s.cmd.Wait()
-		logFile.Close()
-	}()
-	if err := s.waitReady(20 * time.Second); err != nil {
-		tail := s.logTail(30)
-		s.stop()
-		return fail(fmt.Errorf("%v\nserver log:\n%s", err, tail))
-	}
+	s.token = token
 	return s, nil
 }
 
