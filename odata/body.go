@@ -145,12 +145,7 @@ func convertComplex(p *Property, v any, partial bool) (any, error) {
 	}
 	out := make(map[string]any, len(p.Complex))
 	for name, mv := range obj {
-		var m *Property
-		for _, c := range p.Complex {
-			if c.Name == name {
-				m = c
-			}
-		}
+		m := p.complexMember(name)
 		if m == nil {
 			return nil, perr.New("PR400-OD-0007", "unknown property "+name+" for "+p.Type)
 		}
@@ -160,8 +155,20 @@ func convertComplex(p *Property, v any, partial bool) (any, error) {
 		}
 		out[name] = cv
 	}
+	if partial {
+		return out, nil
+	}
+	if err := fillMembers(p, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fillMembers gives the members of complex value out that it lacks their
+// defaults (nil if none), refusing a missing required one.
+func fillMembers(p *Property, out map[string]any) error {
 	for _, m := range p.Complex {
-		if _, ok := out[m.Name]; ok || partial {
+		if _, ok := out[m.Name]; ok {
 			continue
 		}
 		switch {
@@ -170,12 +177,57 @@ func convertComplex(p *Property, v any, partial bool) (any, error) {
 		case m.Default != nil:
 			out[m.Name] = m.Default
 		case !m.Nullable:
-			return nil, perr.New("PR400-OD-0009", m.Name)
+			return perr.New("PR400-OD-0009", m.Name)
 		default:
 			out[m.Name] = nil
 		}
 	}
+	return nil
+}
+
+// mergeComplex merges v, a complex value of p as a MERGE body gave it
+// (decoded partially: only the members it names), into old, member by
+// member and recursively, as Personium's ODataUtils.getMergeFields does
+// (apiref 369): members left out keep their values; lists are replaced
+// whole. Where there is nothing to merge into, v must be whole: the
+// missing members get their defaults, required ones are required.
+func mergeComplex(p *Property, old, v any) (any, error) {
+	nm, ok := v.(map[string]any)
+	if !ok {
+		return v, nil // null
+	}
+	om, _ := old.(map[string]any)
+	out := make(map[string]any, len(p.Complex))
+	for k, x := range om {
+		out[k] = x
+	}
+	for k, x := range nm {
+		sub := p.complexMember(k)
+		if sub != nil && sub.Complex != nil && !sub.List {
+			merged, err := mergeComplex(sub, om[k], x)
+			if err != nil {
+				return nil, err
+			}
+			x = merged
+		}
+		out[k] = x
+	}
+	if om == nil {
+		if err := fillMembers(p, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// complexMember is the member called name of complex property p.
+func (p *Property) complexMember(name string) *Property {
+	for _, c := range p.Complex {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // convertSimple checks a value of a simple type.

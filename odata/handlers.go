@@ -191,11 +191,6 @@ func (s *Service) update(w http.ResponseWriter, r *http.Request, t *EntityType, 
 	if err != nil {
 		return err
 	}
-	if merge {
-		if err := s.mergeComplex(r, t, kp, props, data); err != nil {
-			return err
-		}
-	}
 	e, err := s.Provider.Update(r.Context(), t, kp, props, merge, r.Header.Get("If-Match"))
 	if err != nil {
 		return err
@@ -203,74 +198,6 @@ func (s *Service) update(w http.ResponseWriter, r *http.Request, t *EntityType, 
 	w.Header().Set("ETag", e.ETag())
 	noContent(w)
 	return nil
-}
-
-// mergeComplex makes a MERGE of a complex-typed property merge into its
-// current value member by member, recursively, as Personium's
-// ODataUtils.getMergeFields does (apiref 369): members the body leaves
-// out keep their values. Lists are replaced whole.
-func (s *Service) mergeComplex(r *http.Request, t *EntityType, kp KeyPredicate, props map[string]any, data []byte) error {
-	var names []string
-	for name := range props {
-		if p := t.Prop(name); p != nil && p.Complex != nil && !p.List {
-			names = append(names, name)
-		}
-	}
-	if len(names) == 0 {
-		return nil
-	}
-	raw, err := decodeObject(data)
-	if err != nil {
-		return err
-	}
-	old, err := s.Provider.Get(r.Context(), t, kp)
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		if props[name], err = mergeValue(t.Prop(name), old.Props[name], props[name], raw[name]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// mergeValue merges v, the value of complex property p as a MERGE body
-// gave it (only the members it names; raw is its JSON), into old. Where
-// there is nothing to merge into, v is converted whole: defaults filled
-// in, required members required.
-func mergeValue(p *Property, old, v, raw any) (any, error) {
-	om, ok1 := old.(map[string]any)
-	nm, ok2 := v.(map[string]any)
-	rm, _ := raw.(map[string]any)
-	if !ok2 {
-		return v, nil // null
-	}
-	if !ok1 {
-		return convertValue(p, raw)
-	}
-	out := make(map[string]any, len(om))
-	for k, x := range om {
-		out[k] = x
-	}
-	for k, x := range nm {
-		var sub *Property
-		for _, c := range p.Complex {
-			if c.Name == k {
-				sub = c
-			}
-		}
-		if sub != nil && sub.Complex != nil && !sub.List {
-			merged, err := mergeValue(sub, om[k], x, rm[k])
-			if err != nil {
-				return nil, err
-			}
-			out[k] = merged
-		} else {
-			out[k] = x
-		}
-	}
-	return out, nil
 }
 
 // links answers $links requests.

@@ -34,6 +34,13 @@ func (p *DocProvider) Update(ctx context.Context, t *EntityType, kp KeyPredicate
 		}
 	}
 	for k, v := range props {
+		if pr := t.Prop(k); merge && pr != nil && pr.Complex != nil && !pr.List {
+			merged, err := mergeComplex(pr, old.Props[k], v)
+			if err != nil {
+				return nil, err
+			}
+			v = merged
+		}
 		next[k] = v
 	}
 	if t.HasID {
