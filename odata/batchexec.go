@@ -18,41 +18,31 @@ import (
 // together, all or nothing (Personium applies them one by one).
 type Changeset struct {
 	ops []metastore.Op
+	// state is what ops make of the documents they touch, kept as ops
+	// are added: each one's latest content (with the version the store
+	// will give it), or nil when deleted; byKey finds them by natural key.
+	state map[string]*metastore.Doc
+	byKey map[docKey]string
 }
+
+// docKey is a document's natural key.
+type docKey struct{ kind, cell, parent, key string }
 
 type changesetKey struct{}
 
-// pendingCreate reports whether the changeset in ctx already creates a
-// document with d's natural key (two entities of one changeset bringing
-// the same new dynamic property register it once).
-func pendingCreate(ctx context.Context, d metastore.Doc) bool {
-	cs, ok := ctx.Value(changesetKey{}).(*Changeset)
-	if !ok {
-		return false
+// add collects ops and brings the changeset's state up to date.
+func (cs *Changeset) add(ops []metastore.Op) {
+	if cs.state == nil {
+		cs.state, cs.byKey = map[string]*metastore.Doc{}, map[docKey]string{}
 	}
-	for _, op := range cs.ops {
-		o := op.Doc
-		if op.Type == metastore.Create && o.Kind == d.Kind && o.Cell == d.Cell && o.Parent == d.Parent && o.Key == d.Key {
-			return true
-		}
-	}
-	return false
-}
-
-// replay is the state the collected ops give the documents they touch:
-// each one's latest content (with the version the store will give it),
-// or nil when deleted.
-func (cs *Changeset) replay() map[string]*metastore.Doc {
-	state := map[string]*metastore.Doc{}
-	for _, op := range cs.ops {
+	cs.ops = append(cs.ops, ops...)
+	for _, op := range ops {
+		d := op.Doc
 		switch op.Type {
 		case metastore.Create:
-			d := op.Doc
 			d.Version = 1
-			state[d.ID] = &d
 		case metastore.Update:
-			d := op.Doc
-			if prev := state[d.ID]; prev != nil {
+			if prev := cs.state[d.ID]; prev != nil {
 				d.Version = prev.Version + 1
 				if d.Published == 0 {
 					d.Published = prev.Published
@@ -60,29 +50,45 @@ func (cs *Changeset) replay() map[string]*metastore.Doc {
 			} else {
 				d.Version = op.IfVersion + 1
 			}
-			state[d.ID] = &d
 		case metastore.Delete:
-			state[op.Doc.ID] = nil
+			cs.state[d.ID] = nil
+			continue
 		}
+		cs.state[d.ID] = &d
+		cs.byKey[docKey{d.Kind, d.Cell, d.Parent, d.Key}] = d.ID
 	}
-	return state
+}
+
+// pendingCreate reports whether the changeset in ctx already makes a
+// document with d's natural key (two entities of one changeset bringing
+// the same new dynamic property register it once).
+func pendingCreate(ctx context.Context, d metastore.Doc) bool {
+	cs, ok := ctx.Value(changesetKey{}).(*Changeset)
+	if !ok {
+		return false
+	}
+	x, found, _ := cs.pending(d.Kind, d.Cell, d.Parent, d.Key)
+	return found && x != nil
 }
 
 // pending finds the document of (kind, cell, parent, key) among what the
 // changeset writes: found tells whether it touches one, gone whether it
 // deletes it.
 func (cs *Changeset) pending(kind, cell, parent, key string) (d *metastore.Doc, found, gone bool) {
-	for _, x := range cs.replay() {
-		if x != nil && x.Kind == kind && x.Cell == cell && x.Parent == parent && x.Key == key {
-			return x, true, false
-		}
+	id, ok := cs.byKey[docKey{kind, cell, parent, key}]
+	if !ok {
+		return nil, false, false
 	}
-	return nil, false, false
+	d = cs.state[id]
+	if d == nil || d.Kind != kind || d.Cell != cell || d.Parent != parent || d.Key != key {
+		return nil, false, false // deleted, or renamed since (the store has the truth)
+	}
+	return d, true, false
 }
 
 // pendingID is pending by document ID.
 func (cs *Changeset) pendingID(id string) (d *metastore.Doc, found, gone bool) {
-	x, ok := cs.replay()[id]
+	x, ok := cs.state[id]
 	return x, ok, ok && x == nil
 }
 

@@ -358,7 +358,7 @@ func (p *DocProvider) apply(ctx context.Context, e *Entity, ops []metastore.Op) 
 	}
 	if cs, ok := ctx.Value(changesetKey{}).(*Changeset); ok {
 		// Inside a $batch changeset: collected, applied with the rest.
-		cs.ops = append(cs.ops, ops...)
+		cs.add(ops)
 		if e != nil && len(ops) > 0 {
 			if ops[0].Type == metastore.Create {
 				e.Version = 1
