@@ -32,6 +32,29 @@ var (
 	eventTypeRE    = regexp.MustCompile(`^[a-zA-Z0-9-_+:.]{0,127}$`)
 )
 
+// ValidName tells whether s may name a Role or a Box; ValidRelationName
+// a Relation; ValidRuleName a Rule; ValidRuleAction whether s is a Rule's
+// Action. (Messages' RequestObjects name them too.)
+func ValidName(s string) bool         { return nameRE.MatchString(s) }
+func ValidRelationName(s string) bool { return relationNameRE.MatchString(s) }
+func ValidRuleName(s string) bool     { return ruleNameRE.MatchString(s) }
+func ValidRuleAction(s string) bool   { return ruleActions[s] }
+
+// ResolveLocalUnit turns a personium-localunit: URL into a URL of the unit
+// at unitURL: personium-localunit:/cell/path and the cell-name form
+// personium-localunit:cell:/path. Other URLs are returned as they are.
+func ResolveLocalUnit(unitURL, u string) string {
+	rest, ok := strings.CutPrefix(u, "personium-localunit:")
+	if !ok {
+		return u
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	if name, tail, ok := strings.Cut(rest, ":"); ok && !strings.Contains(name, "/") {
+		rest = name + "/" + strings.TrimPrefix(tail, "/")
+	}
+	return unitURL + rest
+}
+
 // pattern returns a validator refusing strings that do not match re.
 func pattern(field string, re *regexp.Regexp) func(any) error {
 	return func(v any) error {

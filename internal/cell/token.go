@@ -101,9 +101,7 @@ func (a *Authn) Token(ctx context.Context, c *Cell, req *TokenRequest) (*TokenRe
 
 // normalizeTarget checks p_target: an http(s) URL; a trailing slash is added.
 func (a *Authn) normalizeTarget(t string) (string, error) {
-	if rest, ok := strings.CutPrefix(t, "personium-localunit:"); ok {
-		t = a.UnitURL + strings.TrimPrefix(rest, "/")
-	}
+	t = ResolveLocalUnit(a.UnitURL, t)
 	if !strings.HasPrefix(t, "http://") && !strings.HasPrefix(t, "https://") || strings.ContainsAny(t, " \t\r\n#?") {
 		return "", perr.New("PR400-AN-0002")
 	}

@@ -46,12 +46,10 @@ const (
 )
 
 var (
-	messageIDRE   = regexp.MustCompile(`^.{32}$`)
-	ruleNameRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-_:]{0,199}$`)
-	relationRE    = regexp.MustCompile(`^[a-zA-Z0-9-+][a-zA-Z0-9-_+:]{0,127}$`)
-	roleNameRE    = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-_]{0,127}$`)
-	relationClass = regexp.MustCompile(`^(.+)__relation/__/([a-zA-Z0-9-+][a-zA-Z0-9-_+:]{0,127})/?$`)
-	roleClass     = regexp.MustCompile(`^(.+)__role/__/([a-zA-Z0-9][a-zA-Z0-9-_]{0,127})/?$`)
+	messageIDRE = regexp.MustCompile(`^.{32}$`)
+	// classURL is a relation or role class URL: {schema}__relation/__/{name}
+	// or {schema}__role/__/{name} (Personium PATTERN_*_CLASS_URL).
+	classURL = regexp.MustCompile(`^(.+)__(relation|role)/__/([^/]+)/?$`)
 )
 
 // messageClient delivers messages to other units. It follows no
@@ -181,31 +179,25 @@ func checkRequestObject(o map[string]any, sending bool) error {
 		if target == "" {
 			return field("TargetUrl")
 		}
-		nameRE, classRE := relationRE, relationClass
-		if strings.HasPrefix(str("RequestType"), "role.") {
-			nameRE, classRE = roleNameRE, roleClass
-		}
-		if name != "" && !nameRE.MatchString(name) {
+		kind, _, _ := strings.Cut(str("RequestType"), ".")
+		if name != "" && !validRequestName(kind, name) {
 			return field("Name")
 		}
-		if class != "" && !classRE.MatchString(localUnitToHTTPish(class)) {
+		if _, _, ok := parseClassURL(kind, cell.ResolveLocalUnit("https://localunit/", class)); class != "" && !ok {
 			return field("ClassUrl")
 		}
 		if !validMessageCellURL(target) {
 			return field("TargetUrl")
 		}
 	case "rule.add":
-		if name == "" && !sending || name != "" && !ruleNameRE.MatchString(name) {
+		if name == "" && !sending || name != "" && !cell.ValidRuleName(name) {
 			return field("Name")
 		}
-		if str("Action") == "" {
-			return field("Action")
-		}
-		if !ruleActions[str("Action")] {
+		if !cell.ValidRuleAction(str("Action")) {
 			return field("Action")
 		}
 	case "rule.remove":
-		if !ruleNameRE.MatchString(name) {
+		if !cell.ValidRuleName(name) {
 			return field("Name")
 		}
 	default:
@@ -214,17 +206,23 @@ func checkRequestObject(o map[string]any, sending bool) error {
 	return nil
 }
 
-// ruleActions are the Actions a rule.add may give (cell schema's Rule).
-var ruleActions = map[string]bool{"exec": true, "relay": true, "relay.data": true, "relay.event": true,
-	"log": true, "log.info": true, "log.warn": true, "log.error": true}
-
-// localUnitToHTTPish replaces a personium-localunit: scheme by a
-// placeholder host, for pattern checks only.
-func localUnitToHTTPish(u string) string {
-	if rest, ok := strings.CutPrefix(u, "personium-localunit:"); ok {
-		return "https://localunit/" + strings.TrimPrefix(rest, "/")
+// validRequestName tells whether name may name a relation or a role
+// (kind) of a RequestObject.
+func validRequestName(kind, name string) bool {
+	if kind == "relation" {
+		return cell.ValidRelationName(name)
 	}
-	return u
+	return cell.ValidName(name)
+}
+
+// parseClassURL splits a relation or role class URL (kind) into the
+// schema of the box it names and the name.
+func parseClassURL(kind, u string) (schema, name string, ok bool) {
+	m := classURL.FindStringSubmatch(u)
+	if m == nil || m[2] != kind || !validRequestName(kind, m[3]) {
+		return "", "", false
+	}
+	return m[1], m[3], true
 }
 
 // validMessageCellURL accepts a cell URL as Personium's isValidCellUrl
@@ -242,14 +240,7 @@ func validMessageCellURL(u string) bool {
 // cellURLOf normalizes a destination: personium-localunit: URLs become
 // URLs of this unit, and a trailing slash is added.
 func (s *Server) cellURLOf(u string) string {
-	if rest, ok := strings.CutPrefix(u, "personium-localunit:"); ok {
-		// personium-localunit:/cell/ and personium-localunit:cell:/
-		rest = strings.TrimPrefix(rest, "/")
-		if name, tail, ok := strings.Cut(rest, ":"); ok {
-			rest = name + "/" + strings.TrimPrefix(tail, "/")
-		}
-		u = s.cfg.UnitURL + rest
-	}
+	u = cell.ResolveLocalUnit(s.cfg.UnitURL, u)
 	if !strings.HasSuffix(u, "/") {
 		u += "/"
 	}
@@ -300,7 +291,7 @@ func (s *Server) messageSend(w http.ResponseWriter, r *http.Request, c *cell.Cel
 			dests = append(dests, u)
 		}
 	}
-	if toRelation != "" && !relationRE.MatchString(toRelation) {
+	if toRelation != "" && !cell.ValidRelationName(toRelation) {
 		return perr.New("PR400-OD-0006", "ToRelation")
 	}
 	if toRelation != "" {
@@ -643,19 +634,18 @@ func (s *Server) approve(ctx context.Context, c *cell.Cell, p pds.Principal, msg
 			if err := s.cellPriv(ctx, c, p, acl.CellSocial); err != nil {
 				return err
 			}
-			set, classRE := "Relation", relationClass
+			set := "Relation"
 			if kind == "role" {
-				set, classRE = "Role", roleClass
+				set = "Role"
 			}
 			name, box := str("Name"), msgBox
 			if name == "" {
-				cu := s.cellURLOf(str("ClassUrl"))
-				m := classRE.FindStringSubmatch(strings.TrimSuffix(cu, "/"))
-				if m == nil {
+				schema, n, ok := parseClassURL(kind, s.cellURLOf(str("ClassUrl")))
+				if !ok {
 					return perr.New("PR400-OD-0006", "RequestObjects.ClassUrl")
 				}
-				name = m[2]
-				b, err := s.cfg.Authn.BoxBySchema(ctx, c, m[1])
+				name = n
+				b, err := s.cfg.Authn.BoxBySchema(ctx, c, schema)
 				if err != nil {
 					return err
 				}
