@@ -182,6 +182,8 @@ func TestMessageBadInput(t *testing.T) {
 	}
 	do(t, "messages are not created through __ctl", "POST", ctl(a, "SentMessage"), auth(), `{"Type":"message","To":"`+cellURL(b)+`"}`).wantError(405, "PR405-MC-0001")
 	do(t, "nor with an incomplete body, nor anonymously", "POST", ctl(a, "ReceivedMessage"), hdr{}, `{}`).wantError(405, "PR405-MC-0001")
+	create(t, "a box", ctl(a, "Box"), map[string]any{"Name": "mb"}, nil)
+	do(t, "nor through a navigation property", "POST", ctl(a, "Box('mb')/_SentMessage"), auth(), `{"Type":"message","To":"`+cellURL(b)+`"}`).wantError(405, "PR405-MC-0001")
 }
 
 // TestMessagePortAuth: only the sending cell's own transcell token, aimed

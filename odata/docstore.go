@@ -25,7 +25,15 @@ type Hooks struct {
 	// through n to tgt, by $links or by a create through n; it may
 	// refuse the link.
 	Link func(ctx context.Context, src *Entity, n *NavProp, tgt *Entity) error
+	// ReadOnly makes the set refuse creates and updates (405; a Service
+	// answers so before anything else is looked at, as Personium's
+	// checkNotAllowedMethod does); deletes and links stay allowed.
+	ReadOnly bool
 }
+
+// ReadOnly reports whether set refuses creates and updates through a
+// Service (Hooks.ReadOnly).
+func (p *DocProvider) ReadOnly(set string) bool { return p.Hooks[set] != nil && p.Hooks[set].ReadOnly }
 
 // DocProvider stores the entities of one OData service as metastore
 // documents: kind = entity type name, Cell and Parent = the provider's
@@ -315,6 +323,9 @@ func (p *DocProvider) Create(ctx context.Context, t *EntityType, props map[strin
 }
 
 func (p *DocProvider) createOps(ctx context.Context, t *EntityType, props map[string]any) ([]metastore.Op, *Entity, error) {
+	if p.ReadOnly(t.Name) {
+		return nil, nil, perr.New("PR405-MC-0001")
+	}
 	if t.HasID {
 		if _, ok := props[MemberID]; !ok {
 			props[MemberID] = p.NewID()

@@ -13,6 +13,9 @@ import (
 // kp. ifMatch is the If-Match header ("" counts as *). Changing key
 // properties renames the entity; references held by other entities follow.
 func (p *DocProvider) Update(ctx context.Context, t *EntityType, kp KeyPredicate, props map[string]any, merge bool, ifMatch string) (*Entity, error) {
+	if p.ReadOnly(t.Name) {
+		return nil, perr.New("PR405-MC-0001")
+	}
 	old, err := p.Get(ctx, t, kp)
 	if err != nil {
 		return nil, err

@@ -73,6 +73,10 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request, path string) err
 	}
 	ctx := r.Context()
 	m := r.Method
+	if ro, ok := s.Provider.(interface{ ReadOnly(set string) bool }); ok && ro.ReadOnly(res.set) && res.nav == "" &&
+		(m == http.MethodPost || m == http.MethodPut || m == http.MethodPatch || m == "MERGE") {
+		return perr.New("PR405-MC-0001")
+	}
 	if m == http.MethodOptions {
 		// What may be done here, for a caller who may read it (Personium
 		// answers OPTIONS of OData resources after a read check).

@@ -250,9 +250,8 @@ func credential(ctx context.Context) (string, bool) {
 // CtlProvider serves {cell}__ctl of c.
 func (m *Manager) CtlProvider(c *Cell) *odata.DocProvider {
 	p := &odata.DocProvider{Store: m.Store, Schema: m.cellSchema, Cell: c.ID, Now: m.now, NewID: m.NewID}
-	readOnly := &odata.Hooks{Check: func(context.Context, *odata.Entity, *odata.Entity) error {
-		return perr.New("PR405-MC-0001")
-	}}
+	// Messages are made by __message only (MessageProvider).
+	readOnly := &odata.Hooks{ReadOnly: true}
 	p.Hooks = map[string]*odata.Hooks{
 		"Account": {Check: func(_ context.Context, _, e *odata.Entity) error { return checkAccountType(e) },
 			Extra: m.accountSecretOps(c)},

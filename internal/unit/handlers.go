@@ -156,12 +156,6 @@ func (s *Server) handleCellCtl(w http.ResponseWriter, r *http.Request) {
 		perr.Write(w, r, err)
 		return
 	}
-	if messageWrite(r, servicePath(r, "/"+c.Name+"/__ctl")) {
-		// Messages are made by __message only: refused before anything
-		// else is looked at, as Personium's checkNotAllowedMethod does.
-		perr.Write(w, r, perr.New("PR405-MC-0001"))
-		return
-	}
 	p, err := s.cellPrincipal(r, c)
 	if err != nil {
 		s.writeError(w, r, s.cellURL(c), err)
@@ -183,22 +177,6 @@ func (s *Server) handleCellCtl(w http.ResponseWriter, r *http.Request) {
 	}
 	rw := &realmWriter{ResponseWriter: w, realm: s.cellURL(c)}
 	svc.Serve(rw, r.WithContext(ctx), servicePath(r, "/"+c.Name+"/__ctl"))
-}
-
-// messageWrite reports whether r creates or changes a SentMessage or
-// ReceivedMessage entity through __ctl (path is below __ctl/).
-func messageWrite(r *http.Request, path string) bool {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch, "MERGE":
-	default:
-		return false
-	}
-	for _, set := range []string{"SentMessage", "ReceivedMessage"} {
-		if rest, ok := strings.CutPrefix(path, set); ok && !strings.Contains(rest, "/") {
-			return true
-		}
-	}
-	return false
 }
 
 // handleCellRoot answers GET and DELETE on {cell}.
