@@ -67,23 +67,19 @@ func pendingCreate(ctx context.Context, d metastore.Doc) bool {
 	if !ok {
 		return false
 	}
-	x, found, _ := cs.pending(d.Kind, d.Cell, d.Parent, d.Key)
-	return found && x != nil
+	_, found := cs.pending(d.Kind, d.Cell, d.Parent, d.Key)
+	return found
 }
 
-// pending finds the document of (kind, cell, parent, key) among what the
-// changeset writes: found tells whether it touches one, gone whether it
-// deletes it.
-func (cs *Changeset) pending(kind, cell, parent, key string) (d *metastore.Doc, found, gone bool) {
-	id, ok := cs.byKey[docKey{kind, cell, parent, key}]
-	if !ok {
-		return nil, false, false
-	}
-	d = cs.state[id]
+// pending finds the document of (kind, cell, parent, key) that the
+// changeset makes or changes; a deleted or renamed one is not found here
+// (pendingID tells of deletions).
+func (cs *Changeset) pending(kind, cell, parent, key string) (*metastore.Doc, bool) {
+	d := cs.state[cs.byKey[docKey{kind, cell, parent, key}]]
 	if d == nil || d.Kind != kind || d.Cell != cell || d.Parent != parent || d.Key != key {
-		return nil, false, false // deleted, or renamed since (the store has the truth)
+		return nil, false
 	}
-	return d, true, false
+	return d, true
 }
 
 // pendingID is pending by document ID.

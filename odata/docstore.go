@@ -195,10 +195,7 @@ func (p *DocProvider) getProps(ctx context.Context, t *EntityType, keys map[stri
 func (p *DocProvider) getKey(ctx context.Context, kind, key string) (*metastore.Doc, error) {
 	cs, _ := ctx.Value(changesetKey{}).(*Changeset)
 	if cs != nil {
-		if d, found, gone := cs.pending(kind, p.Cell, p.Parent, key); found {
-			if gone {
-				return nil, perr.Errorf(perr.NotExist, "odata: deleted earlier in the changeset")
-			}
+		if d, found := cs.pending(kind, p.Cell, p.Parent, key); found {
 			return d, nil
 		}
 	}
